@@ -1,0 +1,122 @@
+//! The one error type of the library.
+//!
+//! Every failure is a value a caller can match on; messages say what to do next.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in tinkex.
+///
+/// The enum is `#[non_exhaustive]`: match the variants you handle and keep a `_` arm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No tokenizer could be found for `id` (not registered, not a local path, not bundled,
+    /// not in a cache).
+    #[error("tokenizer `{id}` not found: {detail}")]
+    NotFound {
+        /// The tokenizer id (or path) that was looked for.
+        id: String,
+        /// Where it was looked for and what to try.
+        detail: String,
+    },
+
+    /// The model uses one of Thinking Machines' private tokenizers (`TML/…`,
+    /// `thinkingmachines/…`), whose files are not public.
+    #[error(
+        "`{id}` is a private Thinking Machines tokenizer with no public files; \
+         register one with tinkex::tokenizer::register_tokenizer (or pass a local directory)"
+    )]
+    PrivateTokenizer {
+        /// The tokenizer id as resolved.
+        id: String,
+    },
+
+    /// The tokenizer is not available without network access.
+    #[error("offline: {detail}")]
+    Offline {
+        /// What was missing.
+        detail: String,
+    },
+
+    /// The repository is gated or private and needs a token.
+    #[error("`{repo}` requires authentication: set HF_TOKEN to a token with access to it")]
+    AuthRequired {
+        /// The repository id.
+        repo: String,
+    },
+
+    /// Reading a file or directory failed.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A tokenizer file is malformed (not JSON, wrong shape, truncated, bad ranks, …).
+    #[error("cannot parse {}: {message}", path.display())]
+    Parse {
+        /// The file (or, for bundled data, a pseudo-path `bundled:<name>/<file>`).
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The files are well-formed but describe something this build cannot reproduce exactly.
+    #[error("unsupported tokenizer {}: {message}", path.display())]
+    Unsupported {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is not supported.
+        message: String,
+    },
+
+    /// A token id is not in the tokenizer's vocabulary.
+    #[error(
+        "token id {id} is out of range: the vocabulary has {vocab_size} ids (0..{vocab_size})"
+    )]
+    InvalidTokenId {
+        /// The offending id.
+        id: u64,
+        /// The number of ids the tokenizer knows.
+        vocab_size: u32,
+    },
+
+    /// The input is not acceptable (e.g. `to_ints` on a model input holding an image).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The tokenizer engine failed while encoding or decoding.
+    #[error("tokenizer engine error: {0}")]
+    Engine(String),
+
+    /// An environment variable or configuration value is invalid.
+    #[error("invalid configuration {name}: {message}")]
+    Config {
+        /// The variable or option name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn parse(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Error::Parse {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! tinkex: the tokenizer layer of a Rust client for the Tinker fine-tuning API.
+//!
+//! Given a Tinker model — a base-model name like `Qwen/Qwen3-8B`, a training model, a sampler —
+//! tinkex finds the tokenizer that model really uses ([`resolve`]), gets its files ([`source`]:
+//! bundled, local, Hugging Face cache), builds the engine ([`load`]), keeps one shared instance
+//! per process ([`cache`]) and encodes/decodes exactly as Python's transformers / tiktoken do
+//! ([`tokenizer`]). [`types`] has Tinker's `ModelInput`.
+#![warn(missing_docs)]
+
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod load;
+pub mod resolve;
+pub mod source;
+pub mod tokenizer;
+pub mod types;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use tokenizer::Tokenizer;

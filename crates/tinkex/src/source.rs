@@ -1,0 +1,290 @@
+//! Where a tokenizer's files come from: the bundled lineup, a local directory or file.
+//!
+//! A source yields the raw file contents; [`crate::load`] turns them into an engine.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::resolve::TokenizerFormat;
+
+/// The raw files of one tokenizer.
+#[derive(Debug)]
+pub struct TokenizerFiles {
+    /// Where they came from (a directory, or `bundled:<name>`), for error messages.
+    pub origin: PathBuf,
+    /// The format.
+    pub format: TokenizerFormat,
+    /// `tokenizer.json` (tokenizer.json format) or `tiktoken.model` (tiktoken format).
+    pub main: Cow<'static, [u8]>,
+    /// `tokenizer_config.json`, when present.
+    pub config: Option<Cow<'static, [u8]>>,
+    /// Extra JSON with a `pat_str` (tiktoken format only), when present.
+    pub tiktoken_extra: Option<Vec<u8>>,
+}
+
+/// One tokenizer compiled into the library.
+#[derive(Debug)]
+pub struct BundledTokenizer {
+    /// Short name (the directory under `bundled/`).
+    pub name: &'static str,
+    /// Every tokenizer repo id this tokenizer serves, after resolution.
+    pub repo_ids: &'static [&'static str],
+    /// zstd-compressed `tokenizer.json`.
+    #[cfg_attr(not(feature = "bundled"), allow(dead_code))]
+    tokenizer_json_zst: &'static [u8],
+    /// `tokenizer_config.json`.
+    #[cfg_attr(not(feature = "bundled"), allow(dead_code))]
+    config: &'static [u8],
+}
+
+macro_rules! bundled {
+    ($name:literal, [$($id:literal),+ $(,)?]) => {
+        BundledTokenizer {
+            name: $name,
+            repo_ids: &[$($id),+],
+            tokenizer_json_zst: include_bytes!(concat!("../bundled/", $name, "/tokenizer.json.zst")),
+            config: include_bytes!(concat!("../bundled/", $name, "/tokenizer_config.json")),
+        }
+    };
+}
+
+/// The Tinker lineup, keyed by every repo id each tokenizer serves (after resolution, so
+/// `meta-llama/Llama-3*` and `org/model/variant` names arrive here already rewritten).
+/// Files and their provenance: `bundled/PROVENANCE.md`.
+#[cfg(feature = "bundled")]
+pub static BUNDLED: &[BundledTokenizer] = &[
+    // HF `gpt2` / `openai-community/gpt2`.
+    bundled!("gpt2", ["gpt2", "openai-community/gpt2"]),
+    // Qwen3 family (cookbook model_info.py lineup): same tokenizer.json / config across sizes,
+    // the 2507 instruct releases and the VL models.
+    bundled!(
+        "qwen3",
+        [
+            "Qwen/Qwen3-0.6B",
+            "Qwen/Qwen3-1.7B",
+            "Qwen/Qwen3-4B",
+            "Qwen/Qwen3-8B",
+            "Qwen/Qwen3-14B",
+            "Qwen/Qwen3-32B",
+            "Qwen/Qwen3-30B-A3B",
+            "Qwen/Qwen3-235B-A22B",
+            "Qwen/Qwen3-0.6B-Base",
+            "Qwen/Qwen3-1.7B-Base",
+            "Qwen/Qwen3-4B-Base",
+            "Qwen/Qwen3-8B-Base",
+            "Qwen/Qwen3-14B-Base",
+            "Qwen/Qwen3-30B-A3B-Base",
+            "Qwen/Qwen3-4B-Instruct-2507",
+            "Qwen/Qwen3-4B-Thinking-2507",
+            "Qwen/Qwen3-30B-A3B-Instruct-2507",
+            "Qwen/Qwen3-30B-A3B-Thinking-2507",
+            "Qwen/Qwen3-235B-A22B-Instruct-2507",
+            "Qwen/Qwen3-235B-A22B-Thinking-2507",
+            "Qwen/Qwen3-VL-30B-A3B-Instruct",
+            "Qwen/Qwen3-VL-30B-A3B-Thinking",
+            "Qwen/Qwen3-VL-235B-A22B-Instruct",
+            "Qwen/Qwen3-VL-235B-A22B-Thinking",
+        ]
+    ),
+    // What Tinker uses for every `meta-llama/Llama-3*` model (resolution rule 5).
+    bundled!(
+        "llama3_1",
+        ["thinkingmachineslabinc/meta-llama-3-instruct-tokenizer"]
+    ),
+    // DeepSeek-V3: ids 128798/128799 are placeholders.
+    bundled!(
+        "deepseek_v3",
+        ["deepseek-ai/DeepSeek-V3", "deepseek-ai/DeepSeek-V3-Base"]
+    ),
+    // DeepSeek-V3.1 (the Tinker model): `<think>` / `</think>` are single tokens.
+    bundled!(
+        "deepseek_v3_1",
+        [
+            "deepseek-ai/DeepSeek-V3.1",
+            "deepseek-ai/DeepSeek-V3.1-Base"
+        ]
+    ),
+    // gpt-oss (o200k_harmony).
+    bundled!("gpt_oss", ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+];
+
+/// Without the `bundled` feature nothing is compiled in.
+#[cfg(not(feature = "bundled"))]
+pub static BUNDLED: &[BundledTokenizer] = &[];
+
+/// The bundled tokenizer serving `repo_id`, if any (exact match).
+pub fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
+    BUNDLED.iter().find(|b| b.repo_ids.contains(&repo_id))
+}
+
+impl BundledTokenizer {
+    /// Decompresses the files.
+    pub fn files(&self) -> Result<TokenizerFiles> {
+        let origin = PathBuf::from(format!("bundled:{}", self.name));
+        let main = zstd::stream::decode_all(self.tokenizer_json_zst)
+            .map_err(|e| Error::parse(origin.join("tokenizer.json.zst"), e))?;
+        Ok(TokenizerFiles {
+            origin,
+            format: TokenizerFormat::TokenizerJson,
+            main: Cow::Owned(main),
+            config: Some(Cow::Borrowed(self.config)),
+            tiktoken_extra: None,
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Names of the side files that may carry a tiktoken split pattern (`pat_str`).
+pub const TIKTOKEN_EXTRA_FILES: &[&str] = &["tiktoken_config.json", "kimi_style.json"];
+
+/// The format [`local`] picks for a directory or file, without reading it: a directory holding
+/// `tiktoken.model` and no `tokenizer.json`, or a `*.model` / `*.tiktoken` file, is tiktoken.
+pub fn local_format(path: &Path) -> TokenizerFormat {
+    let tiktoken = if path.is_dir() {
+        !path.join("tokenizer.json").exists() && path.join("tiktoken.model").exists()
+    } else {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".model") || n.ends_with(".tiktoken"))
+    };
+    if tiktoken {
+        TokenizerFormat::Tiktoken
+    } else {
+        TokenizerFormat::TokenizerJson
+    }
+}
+
+/// Reads a tokenizer from a local directory, or from a `tokenizer.json` / `tiktoken.model` path
+/// (its siblings supply the config).
+pub fn local(path: &Path) -> Result<TokenizerFiles> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let (dir, main_name) = if meta.is_dir() {
+        (path.to_path_buf(), None)
+    } else {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        (
+            dir,
+            path.file_name().and_then(|n| n.to_str()).map(str::to_owned),
+        )
+    };
+    let is_tiktoken = local_format(path) == TokenizerFormat::Tiktoken;
+    let main_path = match &main_name {
+        Some(name) => dir.join(name),
+        None if is_tiktoken => dir.join("tiktoken.model"),
+        None => dir.join("tokenizer.json"),
+    };
+    if meta.is_dir() && !main_path.exists() {
+        return Err(Error::NotFound {
+            id: path.display().to_string(),
+            detail: format!(
+                "the directory has neither tokenizer.json nor tiktoken.model ({} is missing)",
+                main_path.display()
+            ),
+        });
+    }
+    let main = read(&main_path)?;
+    let config = read_optional(&dir.join("tokenizer_config.json"))?;
+    let mut tiktoken_extra = None;
+    if is_tiktoken {
+        for name in TIKTOKEN_EXTRA_FILES {
+            if let Some(b) = read_optional(&dir.join(name))? {
+                tiktoken_extra = Some(b);
+                break;
+            }
+        }
+    }
+    Ok(TokenizerFiles {
+        origin: dir,
+        format: if is_tiktoken {
+            TokenizerFormat::Tiktoken
+        } else {
+            TokenizerFormat::TokenizerJson
+        },
+        main: Cow::Owned(main),
+        config: config.map(Cow::Owned),
+        tiktoken_extra,
+    })
+}
+
+/// True for a 40-hex-digit commit hash.
+fn is_commit_hash(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The snapshot directory of `spec` in a Hugging Face hub cache, if the cache has one:
+/// `models--{org}--{name}/snapshots/{commit}`, the commit taken from `refs/{revision}` unless the
+/// revision is itself a commit hash (huggingface_hub's layout).
+pub fn hub_cache_snapshot(cache: &Path, spec: &crate::resolve::TokenizerSpec) -> Option<PathBuf> {
+    let repo_dir = cache.join(format!("models--{}", spec.tokenizer_id.replace('/', "--")));
+    let revision = spec.revision.as_deref().unwrap_or("main");
+    let commit = if is_commit_hash(revision) {
+        revision.to_owned()
+    } else {
+        let r = std::fs::read_to_string(repo_dir.join("refs").join(revision)).ok()?;
+        let r = r.trim().to_owned();
+        if !is_commit_hash(&r) {
+            return None;
+        }
+        r
+    };
+    let dir = repo_dir.join("snapshots").join(commit);
+    let main = match spec.format {
+        TokenizerFormat::TokenizerJson => "tokenizer.json",
+        TokenizerFormat::Tiktoken => "tiktoken.model",
+    };
+    dir.join(main).is_file().then_some(dir)
+}
+
+/// The files for a Hub tokenizer: bundled first (the default revision only), then the local
+/// Hugging Face hub cache. Downloading is not done here.
+pub fn hub_files(
+    spec: &crate::resolve::TokenizerSpec,
+    config: &crate::config::Config,
+) -> Result<TokenizerFiles> {
+    if config.use_bundled && spec.revision.is_none() {
+        if let Some(b) = bundled(&spec.tokenizer_id) {
+            return b.files();
+        }
+    }
+    if let Some(cache) = &config.hub_cache {
+        if let Some(dir) = hub_cache_snapshot(cache, spec) {
+            return local(&dir);
+        }
+    }
+    let at = spec
+        .revision
+        .as_deref()
+        .map(|r| format!(" at revision {r}"))
+        .unwrap_or_default();
+    let cache = config
+        .hub_cache
+        .as_ref()
+        .map(|c| format!("not in the Hugging Face cache ({})", c.display()))
+        .unwrap_or_else(|| "no Hugging Face cache directory is set".to_owned());
+    let detail = format!(
+        "`{}`{at} is not bundled with tinkex and {cache}; downloading from the Hub is not \
+         supported by this build — fetch it with `huggingface-cli download {} tokenizer.json \
+         tokenizer_config.json`, or pass a local directory",
+        spec.tokenizer_id, spec.tokenizer_id
+    );
+    if config.offline {
+        Err(Error::Offline { detail })
+    } else {
+        Err(Error::NotFound {
+            id: spec.tokenizer_id.clone(),
+            detail,
+        })
+    }
+}

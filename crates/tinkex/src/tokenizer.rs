@@ -1,0 +1,532 @@
+//! The tokenizer handle and the process-wide convenience functions.
+//!
+//! ```
+//! use tinkex::tokenizer::{self, EncodeOptions};
+//!
+//! // For sampling: the prompt as the model expects it, special tokens (e.g. BOS) included.
+//! let prompt = tokenizer::encode("The capital of France is", "Qwen/Qwen3-8B", EncodeOptions::default())?;
+//! // For training: a completion appended to a prompt gets no second BOS.
+//! let completion = tokenizer::encode(" Paris.", "Qwen/Qwen3-8B", EncodeOptions { add_special_tokens: false })?;
+//! let text = tokenizer::decode(&completion, "Qwen/Qwen3-8B", Default::default())?;
+//! assert_eq!(text, " Paris.");
+//! # Ok::<(), tinkex::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+use tokenizers::pipeline::{EncodeOptions as HfEncodeOptions, PipelineToken};
+
+use crate::cache::{CacheStats, TokenizerCache};
+use crate::error::{Error, Result};
+use crate::load::{self, Engine};
+use crate::resolve::{Resolution, TokenizerFormat};
+use crate::source::{self, TokenizerFiles};
+
+/// Options of [`encode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// Add the tokenizer's special tokens (e.g. Llama-3's BOS), as Python's `encode(text)` does.
+    /// Default: true.
+    pub add_special_tokens: bool,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            add_special_tokens: true,
+        }
+    }
+}
+
+/// Options of [`decode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecodeOptions {
+    /// Leave special tokens (BOS, `<|im_end|>`, …) out of the text. Default: false.
+    pub skip_special_tokens: bool,
+}
+
+/// A special token: its text and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecialToken {
+    /// The token text, e.g. `<|begin_of_text|>`.
+    pub content: String,
+    /// Its id.
+    pub id: u32,
+}
+
+/// A loaded tokenizer. Cheap to share: hand out `Arc<Tokenizer>` (see [`get_or_load_tokenizer`]);
+/// every method takes `&self` and no method takes a lock.
+pub struct Tokenizer {
+    name: String,
+    revision: Option<String>,
+    engine: Engine,
+    vocab_size: u32,
+    special: Vec<SpecialToken>,
+    bos: Option<SpecialToken>,
+    eos: Option<SpecialToken>,
+    pad: Option<SpecialToken>,
+    token_to_id: OnceLock<HashMap<String, u32>>,
+}
+
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Tokenizer>();
+    assert_send_sync::<Arc<Tokenizer>>();
+};
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("name", &self.name)
+            .field("revision", &self.revision)
+            .field("format", &self.format())
+            .field("vocab_size", &self.vocab_size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn engine_err(e: impl std::fmt::Display) -> Error {
+    Error::Engine(e.to_string())
+}
+
+/// transformers' `clean_up_tokenization` (4.57.6), applied in the same order.
+fn clean_up_tokenization(text: String) -> String {
+    const RULES: [(&str, &str); 10] = [
+        (" .", "."),
+        (" ?", "?"),
+        (" !", "!"),
+        (" ,", ","),
+        (" ' ", "'"),
+        (" n't", "n't"),
+        (" 'm", "'m"),
+        (" 's", "'s"),
+        (" 've", "'ve"),
+        (" 're", "'re"),
+    ];
+    let mut text = text;
+    for (from, to) in RULES {
+        if text.contains(from) {
+            text = text.replace(from, to);
+        }
+    }
+    text
+}
+
+impl Tokenizer {
+    /// Loads a tokenizer from a directory (`tokenizer.json` [+ `tokenizer_config.json`], or
+    /// `tiktoken.model` + `tokenizer_config.json`) or from the path of the main file itself.
+    /// Not cached: use [`get_or_load_tokenizer`] to share one instance.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Tokenizer> {
+        let path = path.as_ref();
+        Tokenizer::from_files(source::local(path)?, path.display().to_string(), None)
+    }
+
+    /// Loads a tokenizer from the contents of `tokenizer.json` and, optionally,
+    /// `tokenizer_config.json`.
+    pub fn from_bytes(tokenizer_json: &[u8], tokenizer_config: Option<&[u8]>) -> Result<Tokenizer> {
+        let files = TokenizerFiles {
+            origin: "<memory>".into(),
+            format: TokenizerFormat::TokenizerJson,
+            main: tokenizer_json.to_vec().into(),
+            config: tokenizer_config.map(|c| c.to_vec().into()),
+            tiktoken_extra: None,
+        };
+        Tokenizer::from_files(files, "<memory>".into(), None)
+    }
+
+    /// Builds a tokenizer from raw files; `name` and `revision` are what [`Tokenizer::name`] and
+    /// [`Tokenizer::revision`] report.
+    pub fn from_files(
+        files: TokenizerFiles,
+        name: String,
+        revision: Option<String>,
+    ) -> Result<Tokenizer> {
+        let engine = load::engine(&files)?;
+        drop(files);
+        let (vocab_size, special, bos, eos, pad) = match &engine {
+            Engine::Hf(e) => {
+                let special = e
+                    .added
+                    .iter()
+                    .filter(|(_, _, special)| *special)
+                    .map(|(content, id, _)| SpecialToken {
+                        content: content.clone(),
+                        id: *id,
+                    })
+                    .collect();
+                let named = |t: &Option<(String, u32)>| {
+                    t.as_ref().map(|(content, id)| SpecialToken {
+                        content: content.clone(),
+                        id: *id,
+                    })
+                };
+                (
+                    e.id_space,
+                    special,
+                    named(&e.named.bos),
+                    named(&e.named.eos),
+                    named(&e.named.pad),
+                )
+            }
+            Engine::Tiktoken(e) => {
+                let special: Vec<SpecialToken> = e
+                    .special_tokens()
+                    .into_iter()
+                    .map(|(content, id)| SpecialToken {
+                        content: content.to_owned(),
+                        id,
+                    })
+                    .collect();
+                let named = |t: Option<&str>| {
+                    let t = t?;
+                    Some(SpecialToken {
+                        content: t.to_owned(),
+                        id: e.token_to_id(t)?,
+                    })
+                };
+                (
+                    e.vocab_size(),
+                    special,
+                    named(e.bos_token()),
+                    named(e.eos_token()),
+                    named(e.pad_token()),
+                )
+            }
+        };
+        Ok(Tokenizer {
+            name,
+            revision,
+            engine,
+            vocab_size,
+            special,
+            bos,
+            eos,
+            pad,
+            token_to_id: OnceLock::new(),
+        })
+    }
+
+    /// The resolved tokenizer id (repo id), or the path it was loaded from.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pinned revision, if any.
+    pub fn revision(&self) -> Option<&str> {
+        self.revision.as_deref()
+    }
+
+    /// The file format.
+    pub fn format(&self) -> TokenizerFormat {
+        match self.engine {
+            Engine::Hf(_) => TokenizerFormat::TokenizerJson,
+            Engine::Tiktoken(_) => TokenizerFormat::Tiktoken,
+        }
+    }
+
+    /// Encodes `text` to token ids, exactly as Python's `tokenizer.encode(text,
+    /// add_special_tokens=...)` does for this tokenizer.
+    ///
+    /// ```
+    /// let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B")?;
+    /// assert_eq!(tok.encode("Hello world", true)?, vec![128000, 9906, 1917]);
+    /// assert_eq!(tok.encode("Hello world", false)?, vec![9906, 1917]);
+    /// # Ok::<(), tinkex::Error>(())
+    /// ```
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
+        match &self.engine {
+            Engine::Hf(e) => {
+                let opts = HfEncodeOptions {
+                    add_special_tokens,
+                    encode_special_tokens: e.split_special_tokens,
+                    ..HfEncodeOptions::default()
+                };
+                let mut out: Vec<PipelineToken> = Vec::with_capacity(text.len() / 3 + 4);
+                e.tokenizer
+                    .encode_into(text, &opts, &mut out)
+                    .map_err(engine_err)?;
+                Ok(out.into_iter().map(u32::from).collect())
+            }
+            // Kimi adds no special tokens; its `encode` always recognises special-token text.
+            Engine::Tiktoken(e) => Ok(e.encode(text)),
+        }
+    }
+
+    /// Encodes many texts on all cores; the result is in input order and equal to encoding each
+    /// text with [`Tokenizer::encode`].
+    pub fn encode_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        add_special_tokens: bool,
+    ) -> Result<Vec<Vec<u32>>> {
+        texts
+            .par_iter()
+            .map(|t| self.encode(t.as_ref(), add_special_tokens))
+            .collect()
+    }
+
+    /// The number of tokens of `text`, without special tokens.
+    pub fn count(&self, text: &str) -> Result<usize> {
+        Ok(self.encode(text, false)?.len())
+    }
+
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        let holes = match &self.engine {
+            Engine::Hf(e) => e.holes.as_deref(),
+            Engine::Tiktoken(_) => None,
+        };
+        for &id in ids {
+            let missing = id >= self.vocab_size
+                || holes.is_some_and(|h| h[id as usize / 64] & (1 << (id % 64)) != 0);
+            if missing {
+                return Err(Error::InvalidTokenId {
+                    id: id.into(),
+                    vocab_size: self.vocab_size,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes ids to text, exactly as Python's `tokenizer.decode(ids, skip_special_tokens=...)`
+    /// does for this tokenizer (including transformers' `clean_up_tokenization_spaces`).
+    ///
+    /// An id the vocabulary does not have is an error ([`Error::InvalidTokenId`]), where Python
+    /// silently drops it.
+    ///
+    /// ```
+    /// let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B")?;
+    /// let ids = tok.encode("Hello , world .", true)?;
+    /// assert_eq!(tok.decode(&ids, false)?, "<|begin_of_text|>Hello, world.");
+    /// assert_eq!(tok.decode(&ids, true)?, "Hello, world.");
+    /// assert!(tok.decode(&[u32::MAX], false).is_err());
+    /// # Ok::<(), tinkex::Error>(())
+    /// ```
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        self.check_ids(ids)?;
+        match &self.engine {
+            Engine::Hf(e) => {
+                let text = e
+                    .tokenizer
+                    .decode(ids, skip_special_tokens)
+                    .map_err(engine_err)?;
+                Ok(if e.clean_up_tokenization_spaces {
+                    clean_up_tokenization(text)
+                } else {
+                    text
+                })
+            }
+            Engine::Tiktoken(e) => e.decode(ids, skip_special_tokens),
+        }
+    }
+
+    /// Decodes many id sequences on all cores.
+    pub fn decode_batch<S: AsRef<[u32]> + Sync>(
+        &self,
+        batch: &[S],
+        skip_special_tokens: bool,
+    ) -> Result<Vec<String>> {
+        batch
+            .par_iter()
+            .map(|ids| self.decode(ids.as_ref(), skip_special_tokens))
+            .collect()
+    }
+
+    /// One past the highest token id (Python's `len(tokenizer)`).
+    pub fn vocab_size(&self) -> u32 {
+        self.vocab_size
+    }
+
+    /// The token string of `id` (byte-level tokens in their `Ġ`-style spelling, as Python's
+    /// `convert_ids_to_tokens`), or `None` for an id the vocabulary lacks.
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        match &self.engine {
+            Engine::Hf(e) => {
+                if let Some((content, _, _)) = e.added.iter().find(|(_, i, _)| *i == id) {
+                    return Some(content.clone());
+                }
+                if id >= self.vocab_size {
+                    return None;
+                }
+                e.tokenizer.get_model().id_to_token(id)
+            }
+            Engine::Tiktoken(e) => e.id_to_token(id),
+        }
+    }
+
+    /// The id of the token spelled `token` (as [`Tokenizer::id_to_token`] spells it).
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        match &self.engine {
+            Engine::Hf(e) => {
+                if let Some((_, id, _)) = e.added.iter().find(|(c, _, _)| c == token) {
+                    return Some(*id);
+                }
+                // Built on first use: most users never ask, and it costs a pass over the vocabulary.
+                let map = self.token_to_id.get_or_init(|| {
+                    let model = e.tokenizer.get_model();
+                    (0..self.vocab_size)
+                        .filter_map(|id| Some((model.id_to_token(id)?, id)))
+                        .collect()
+                });
+                map.get(token).copied()
+            }
+            Engine::Tiktoken(e) => e.token_to_id(token),
+        }
+    }
+
+    /// Every special token (added tokens marked special), in id order.
+    pub fn special_tokens(&self) -> &[SpecialToken] {
+        &self.special
+    }
+
+    /// Whether `id` is a special token (skipped by `skip_special_tokens`).
+    pub fn is_special(&self, id: u32) -> bool {
+        self.special.iter().any(|s| s.id == id)
+    }
+
+    /// The beginning-of-sequence token named by the config, if any.
+    pub fn bos_token(&self) -> Option<&SpecialToken> {
+        self.bos.as_ref()
+    }
+
+    /// The end-of-sequence token named by the config, if any.
+    pub fn eos_token(&self) -> Option<&SpecialToken> {
+        self.eos.as_ref()
+    }
+
+    /// The padding token named by the config, if any.
+    pub fn pad_token(&self) -> Option<&SpecialToken> {
+        self.pad.as_ref()
+    }
+}
+
+/// Anything that names a tokenizer: a model name, repo id or local path (`str`, `String`,
+/// `Path`), or a tokenizer handle itself.
+pub trait ModelRef {
+    /// The tokenizer this refers to.
+    fn tokenizer(&self) -> Result<Arc<Tokenizer>>;
+}
+
+impl ModelRef for str {
+    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
+        get_or_load_tokenizer(self)
+    }
+}
+
+impl ModelRef for String {
+    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
+        get_or_load_tokenizer(self)
+    }
+}
+
+impl ModelRef for Path {
+    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
+        let s = self.to_str().ok_or_else(|| {
+            Error::InvalidInput(format!("path {} is not valid UTF-8", self.display()))
+        })?;
+        get_or_load_tokenizer(s)
+    }
+}
+
+impl ModelRef for Arc<Tokenizer> {
+    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
+        Ok(self.clone())
+    }
+}
+
+impl<T: ModelRef + ?Sized> ModelRef for &T {
+    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
+        (**self).tokenizer()
+    }
+}
+
+/// The tokenizer for `id` — a model name (`Qwen/Qwen3-8B`), a tokenizer repo id, a local
+/// directory or file, or a name given to [`register_tokenizer`] — from the process-wide cache,
+/// loading it on first use. Resolution rules: [`crate::resolve`].
+///
+/// ```
+/// let a = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B")?;
+/// let b = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B:peft:1")?;
+/// assert!(std::sync::Arc::ptr_eq(&a, &b));
+/// # Ok::<(), tinkex::Error>(())
+/// ```
+pub fn get_or_load_tokenizer(id: &str) -> Result<Arc<Tokenizer>> {
+    TokenizerCache::global().get_or_load(id)
+}
+
+/// The tokenizer repo id (or local path, or registered name) that `model_name` uses; a
+/// `server_tokenizer_id` (from the Tinker server's `get_info`) wins over the name rules.
+///
+/// ```
+/// use tinkex::tokenizer::get_tokenizer_id;
+/// assert_eq!(get_tokenizer_id("meta-llama/Llama-3.1-8B", None)?,
+///            "thinkingmachineslabinc/meta-llama-3-instruct-tokenizer");
+/// assert_eq!(get_tokenizer_id("Qwen/Qwen3-8B", Some("Qwen/Qwen3-8B:x"))?, "Qwen/Qwen3-8B");
+/// # Ok::<(), tinkex::Error>(())
+/// ```
+pub fn get_tokenizer_id(model_name: &str, server_tokenizer_id: Option<&str>) -> Result<String> {
+    Ok(
+        match TokenizerCache::global().resolve(model_name, server_tokenizer_id)? {
+            Resolution::Registered { name } => name,
+            Resolution::LocalPath { path } => path.display().to_string(),
+            Resolution::Hub { spec, .. } => spec.tokenizer_id,
+        },
+    )
+}
+
+/// Encodes `text` with the tokenizer of `model` (see [`ModelRef`]).
+pub fn encode<M: ModelRef + ?Sized>(
+    text: &str,
+    model: &M,
+    opts: EncodeOptions,
+) -> Result<Vec<u32>> {
+    model.tokenizer()?.encode(text, opts.add_special_tokens)
+}
+
+/// Decodes `ids` with the tokenizer of `model` (see [`ModelRef`]).
+pub fn decode<M: ModelRef + ?Sized>(ids: &[u32], model: &M, opts: DecodeOptions) -> Result<String> {
+    model.tokenizer()?.decode(ids, opts.skip_special_tokens)
+}
+
+/// Registers `tokenizer` under `name` in the process-wide cache: `get_or_load_tokenizer(name)`
+/// (and every model-name API) then returns it, before any other resolution rule.
+pub fn register_tokenizer(name: impl Into<String>, tokenizer: Arc<Tokenizer>) {
+    TokenizerCache::global().register(name, tokenizer)
+}
+
+/// Counters of the process-wide cache.
+pub fn cache_stats() -> CacheStats {
+    TokenizerCache::global().stats()
+}
+
+/// Removes `model`'s tokenizer from the process-wide cache; see [`TokenizerCache::remove`].
+pub fn remove_tokenizer(model: &str) -> bool {
+    TokenizerCache::global().remove(model)
+}
+
+/// Empties the process-wide cache.
+pub fn clear_cache() {
+    TokenizerCache::global().clear()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_up_tokenization;
+
+    #[test]
+    fn clean_up_matches_transformers_order() {
+        assert_eq!(
+            clean_up_tokenization("Hello , world .".into()),
+            "Hello, world."
+        );
+        assert_eq!(
+            clean_up_tokenization("I do n't know".into()),
+            "I don't know"
+        );
+        assert_eq!(clean_up_tokenization("it ' s".into()), "it's");
+        assert_eq!(clean_up_tokenization("a  .".into()), "a .");
+    }
+}
