@@ -1,0 +1,193 @@
+//! The subcommands.
+
+use std::io::{self, BufReader};
+use std::sync::mpsc;
+
+use anyhow::{Context, Result};
+use tinkex::cache::TokenizerCache;
+use tinkex::resolve::{Resolution, TokenizerFormat};
+
+use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs};
+use crate::parse::{ids_record, parse_ids, text_record, to_u32};
+use crate::stream::{read_file, read_stdin, Lines, Output};
+
+/// At most this many JSON Lines records are encoded/decoded together.
+const BATCH_LINES: usize = 1024;
+/// … and at most about this many bytes of input.
+const BATCH_BYTES: usize = 8 << 20;
+/// Parsed records the stdin reader may keep ahead of the tokenizer.
+const READ_AHEAD: usize = 2 * BATCH_LINES;
+
+/// Runs `command`, writing its results to `out`.
+pub fn run(command: Command, out: &mut Output) -> Result<()> {
+    // The environment is read here, once.
+    let cache = TokenizerCache::new(tinkex::Config::from_env());
+    match command {
+        Command::Resolve(args) => resolve(args, &cache, out),
+        Command::Encode(args) => encode(args, &cache, out),
+        Command::Decode(args) => decode(args, &cache, out),
+        Command::Count(args) => count(args, &cache, out),
+    }
+}
+
+fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
+    let resolution = cache.resolve(&args.model, args.tokenizer_id.as_deref())?;
+    let rule = resolution.rule().as_str();
+    let (id, revision, format) = match resolution {
+        // Nothing is registered in the CLI's cache, so this does not happen.
+        Resolution::Registered { name } => (name, None, TokenizerFormat::TokenizerJson),
+        Resolution::LocalPath { path } => {
+            let format = tinkex::source::local_format(&path);
+            (path.to_string_lossy().into_owned(), None, format)
+        }
+        Resolution::Hub { spec, .. } => (spec.tokenizer_id, spec.revision, spec.format),
+    };
+    let text = if args.json {
+        format!(
+            "{{\"tokenizer_id\":{},\"revision\":{},\"format\":{},\"rule\":{},\"model\":{}}}\n",
+            serde_json::to_string(&id)?,
+            serde_json::to_string(&revision)?,
+            serde_json::to_string(format.as_str())?,
+            serde_json::to_string(rule)?,
+            serde_json::to_string(&args.model)?,
+        )
+    } else {
+        match revision {
+            Some(rev) => format!("{id}@{rev}\n"),
+            None => format!("{id}\n"),
+        }
+    };
+    out.write(text.as_bytes())
+}
+
+fn encode(args: EncodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
+    let add_special = !args.no_special_tokens;
+    if args.jsonl {
+        let tok = cache.get_or_load(&args.model)?;
+        return jsonl(text_record, out, |batch, out| {
+            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+            match tok.encode_batch(&texts, add_special) {
+                Ok(all) => all.iter().try_for_each(|ids| out.ids_line(ids)),
+                // Find the failing line, writing the ones before it.
+                Err(_) => batch.iter().try_for_each(|(n, text)| {
+                    let ids = tok
+                        .encode(text, add_special)
+                        .with_context(|| format!("line {n}"))?;
+                    out.ids_line(&ids)
+                }),
+            }
+        });
+    }
+    let text = match args.text {
+        Some(text) => text,
+        None => read_stdin()?,
+    };
+    let tok = cache.get_or_load(&args.model)?;
+    let ids = tok.encode(&text, add_special)?;
+    out.ids(&ids)?;
+    out.write(b"\n")
+}
+
+fn decode(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
+    let skip_special = args.skip_special_tokens;
+    if args.jsonl {
+        let tok = cache.get_or_load(&args.model)?;
+        let vocab_size = tok.vocab_size();
+        let parse = move |n: usize, line: &str| -> Result<Vec<u32>> {
+            to_u32(&ids_record(n, line)?, vocab_size).with_context(|| format!("line {n}"))
+        };
+        return jsonl(parse, out, |batch, out| {
+            let seqs: Vec<&[u32]> = batch.iter().map(|(_, ids)| ids.as_slice()).collect();
+            match tok.decode_batch(&seqs, skip_special) {
+                Ok(texts) => texts.iter().try_for_each(|t| out.text_line(t)),
+                Err(_) => batch.iter().try_for_each(|(n, ids)| {
+                    let text = tok
+                        .decode(ids, skip_special)
+                        .with_context(|| format!("line {n}"))?;
+                    out.text_line(&text)
+                }),
+            }
+        });
+    }
+    let raw = if args.ids.is_empty() {
+        read_stdin()?
+    } else {
+        args.ids.join(" ")
+    };
+    let ids = parse_ids(&raw)?;
+    let tok = cache.get_or_load(&args.model)?;
+    let ids = to_u32(&ids, tok.vocab_size())?;
+    let text = tok.decode(&ids, skip_special)?;
+    out.write(text.as_bytes())
+}
+
+fn count(args: CountArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
+    let text = match &args.file {
+        Some(path) => read_file(path)?,
+        None => read_stdin()?,
+    };
+    let tok = cache.get_or_load(&args.model)?;
+    // One piece: splitting the text would change the tokens at the splits.
+    let n = tok.count(&text)?;
+    out.write(format!("{n}\n").as_bytes())
+}
+
+/// The JSON Lines driver: a thread reads and parses stdin lines (`parse(line number, line)`)
+/// ahead of the tokenizer; `process` gets them in batches (all that is ready, up to
+/// [`BATCH_LINES`] / [`BATCH_BYTES`]) and output is flushed after each batch, so results stream
+/// both for fast and for slow producers. At the first bad line, the lines before it are
+/// processed and its error is returned.
+fn jsonl<T: Send + 'static>(
+    parse: impl Fn(usize, &str) -> Result<T> + Send + 'static,
+    out: &mut Output,
+    mut process: impl FnMut(&[(usize, T)], &mut Output) -> Result<()>,
+) -> Result<()> {
+    let (tx, rx) = mpsc::sync_channel::<Result<(usize, T, usize)>>(READ_AHEAD);
+    std::thread::spawn(move || {
+        let mut lines = Lines::new(BufReader::with_capacity(1 << 16, io::stdin()));
+        loop {
+            let item = match lines.next_line() {
+                Ok(None) => break,
+                Ok(Some((n, line))) => parse(n, &line).map(|record| (n, record, line.len())),
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            // A closed channel means the main thread has stopped (e.g. stdout was closed).
+            if tx.send(item).is_err() || failed {
+                break;
+            }
+        }
+    });
+
+    let mut batch: Vec<(usize, T)> = Vec::with_capacity(BATCH_LINES);
+    // Blocks for the first record of each batch; `Err` = end of input.
+    while let Ok(first) = rx.recv() {
+        batch.clear();
+        let mut bytes = 0;
+        let mut failure = None;
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Ok((n, record, len)) => {
+                    batch.push((n, record));
+                    bytes += len;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            if batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            process(&batch, out)?;
+        }
+        out.flush()?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    Ok(())
+}

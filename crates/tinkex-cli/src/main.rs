@@ -1,0 +1,26 @@
+//! `tinkex`: encode, decode and count tokens, and show which tokenizer a model uses, from the
+//! command line. See `tinkex --help`.
+
+mod cli;
+mod commands;
+mod parse;
+mod report;
+mod stream;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Usage errors exit here with code 2 (and --help / --version with 0).
+    let cli = cli::Cli::parse();
+    let mut out = stream::Output::stdout();
+    match commands::run(cli.command, &mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Keep what was produced before the error (e.g. the JSON Lines before a bad line).
+            let _ = out.flush();
+            report::report(&err)
+        }
+    }
+}

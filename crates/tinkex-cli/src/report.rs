@@ -1,0 +1,175 @@
+//! Errors of the CLI and how they are shown: `error: <message>` and maybe `hint: <hint>` on
+//! stderr, exit code 1; a closed stdout is not an error.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// An error the CLI itself detects (bad input), with an optional hint.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    hint: Option<String>,
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// A [`CliError`] as an `anyhow::Error`.
+pub fn fail(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
+    anyhow::Error::new(CliError {
+        message: message.into(),
+        hint: hint.map(str::to_owned),
+    })
+}
+
+/// Writing to stdout failed (a closed pipe is handled by [`report`]).
+#[derive(Debug)]
+pub struct StdoutError(pub io::Error);
+
+impl fmt::Display for StdoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot write to stdout: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutError {}
+
+/// Whether `err` is only the reader of our stdout having gone away.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<StdoutError>()
+            .is_some_and(|e| e.0.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The message of the whole chain on one line, `outer: inner`, leaving out a cause whose text
+/// its parent already includes (tinkex's messages embed their sources).
+fn message(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    one_line(&msg)
+}
+
+fn one_line(s: &str) -> String {
+    s.trim().replace("\r\n", " ").replace(['\n', '\r'], " ")
+}
+
+const LOCATIONS: &str =
+    "MODEL can be a model or tokenizer repo id bundled with tinkex or present in \
+                         the Hugging Face cache (HF_HUB_CACHE, HF_HOME), or a local directory with \
+                         tokenizer.json";
+
+/// What to suggest for a library error.
+fn library_hint(e: &tinkex::Error) -> Option<String> {
+    use tinkex::Error as E;
+    Some(match e {
+        E::NotFound { id, .. } if Path::new(id).is_dir() => {
+            "a tokenizer directory needs tokenizer.json (and usually tokenizer_config.json), or \
+             tiktoken.model and tokenizer_config.json"
+                .to_owned()
+        }
+        E::NotFound { .. } | E::Offline { .. } => LOCATIONS.to_owned(),
+        E::PrivateTokenizer { .. } => {
+            "its files are not public; if you have them, pass their local directory as MODEL"
+                .to_owned()
+        }
+        E::AuthRequired { .. } => {
+            "or download the tokenizer files and pass their local directory as MODEL".to_owned()
+        }
+        E::Parse { .. } => "the tokenizer files are malformed or truncated; download them again \
+                            or use another directory"
+            .to_owned(),
+        E::InvalidTokenId { id, vocab_size } => {
+            if *vocab_size == 0 {
+                "this tokenizer has no token ids".to_owned()
+            } else if *id < u64::from(*vocab_size) {
+                format!(
+                    "token id {id} is a gap in this vocabulary (not assigned to any token); \
+                     ids range from 0 to {}",
+                    vocab_size - 1
+                )
+            } else {
+                format!(
+                    "valid token ids for this tokenizer are 0 to {}",
+                    vocab_size - 1
+                )
+            }
+        }
+        E::Config { name, .. } => format!("fix or unset the environment variable {name}"),
+        _ => return None,
+    })
+}
+
+/// Prints `err` to stderr and returns the exit code (0 for a closed stdout).
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::SUCCESS;
+    }
+    let hint = err.chain().find_map(|c| {
+        if let Some(e) = c.downcast_ref::<CliError>() {
+            e.hint.clone()
+        } else {
+            c.downcast_ref::<tinkex::Error>().and_then(library_hint)
+        }
+    });
+    let mut text = format!("error: {}\n", message(err));
+    if let Some(hint) = hint {
+        text.push_str(&format!("hint: {}\n", one_line(&hint)));
+    }
+    // Nothing sensible is left to do if stderr is gone too.
+    let _ = io::stderr().lock().write_all(text.as_bytes());
+    ExitCode::from(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_dedupes_embedded_sources() {
+        let io = io::Error::new(io::ErrorKind::NotFound, "gone");
+        let e = tinkex::Error::Io {
+            path: "x".into(),
+            source: io,
+        };
+        let e = anyhow::Error::new(e).context("line 3");
+        assert_eq!(message(&e), "line 3: cannot read x: gone");
+    }
+
+    #[test]
+    fn broken_pipe_is_quiet() {
+        let e = anyhow::Error::new(StdoutError(io::Error::from(io::ErrorKind::BrokenPipe)));
+        assert!(is_broken_pipe(&e));
+        let e = anyhow::Error::new(StdoutError(io::Error::from(io::ErrorKind::Other)));
+        assert!(!is_broken_pipe(&e));
+    }
+
+    #[test]
+    fn hints() {
+        let h = library_hint(&tinkex::Error::InvalidTokenId {
+            id: 5,
+            vocab_size: 3,
+        });
+        assert_eq!(
+            h.as_deref(),
+            Some("valid token ids for this tokenizer are 0 to 2")
+        );
+        assert!(library_hint(&tinkex::Error::Engine("x".into())).is_none());
+    }
+}

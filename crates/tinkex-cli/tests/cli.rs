@@ -1,0 +1,394 @@
+//! End-to-end tests of the `tinkex` binary.
+//!
+//! Every command runs hermetically: offline, with an empty Hugging Face cache, so only the
+//! bundled tokenizers and local directories are available. Loading a bundled tokenizer takes
+//! about a second in a debug build, so the number of processes is kept small.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const LLAMA: &str = "meta-llama/Llama-3.1-8B";
+const QWEN: &str = "Qwen/Qwen3-8B";
+
+/// A small but real local tokenizer (word level, whitespace split).
+const TINY_TOKENIZER: &str = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+"normalizer":null,"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+"model":{"type":"WordLevel","vocab":{"hello":0,"world":1,"[UNK]":2},"unk_token":"[UNK]"}}"#;
+
+fn command(args: &[&str], hub_cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
+    cmd.args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HUB_CACHE", hub_cache)
+        .env_remove("TINKEX_NO_BUNDLED")
+        .env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+/// Runs `tinkex args...` with `stdin`.
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let hub = tempfile::tempdir().unwrap();
+    run_in(args, stdin, hub.path())
+}
+
+fn run_in(args: &[&str], stdin: &[u8], hub_cache: &Path) -> Output {
+    let mut child = command(args, hub_cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tinkex");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    // Write from a thread so a large input cannot deadlock against a full stdout pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts success and returns stdout.
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out), "", "nothing on stderr on success");
+    stdout(&out)
+}
+
+fn ids(json: &str) -> Vec<u32> {
+    serde_json::from_str(json.trim_end()).unwrap_or_else(|e| panic!("{json:?}: {e}"))
+}
+
+/// Asserts a user error: exit code 1, `error: ...` (+ optional `hint: ...`) on stderr, no panic.
+/// Returns stderr.
+fn user_error(out: &Output) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(err.starts_with("error: "), "stderr: {err}");
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "stderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() <= 2, "at most an error and a hint line: {err}");
+    if let Some(hint) = lines.get(1) {
+        assert!(hint.starts_with("hint: "), "stderr: {err}");
+    }
+    err
+}
+
+#[test]
+fn encode_with_and_without_special_tokens() {
+    let out = ok(run(&["encode", "--model", LLAMA, "Hello world"], b""));
+    assert_eq!(out, "[128000,9906,1917]\n");
+    let out = ok(run(
+        &[
+            "encode",
+            "--model",
+            LLAMA,
+            "--no-special-tokens",
+            "Hello world",
+        ],
+        b"",
+    ));
+    assert_eq!(out, "[9906,1917]\n");
+}
+
+#[test]
+fn encode_reads_all_of_stdin() {
+    let out = ok(run(&["encode", "-m", QWEN], b"Hello world"));
+    assert_eq!(out, "[9707,1879]\n");
+}
+
+#[test]
+fn decode_roundtrips() {
+    let text = "Hello world! Ünïcödé 🙂\n\tsecond line";
+    let encoded = ids(&ok(run(&["encode", "-m", LLAMA, text], b"")));
+    assert_eq!(encoded[0], 128000);
+    let args: Vec<String> = encoded.iter().map(u32::to_string).collect();
+    let mut argv = vec!["decode", "-m", LLAMA];
+    argv.extend(args.iter().map(String::as_str));
+    // Exactly the text, no newline added.
+    assert_eq!(ok(run(&argv, b"")), format!("<|begin_of_text|>{text}"));
+
+    // Ids on stdin as a JSON array, special tokens skipped.
+    let json = serde_json::to_string(&encoded).unwrap();
+    let out = ok(run(
+        &["decode", "-m", LLAMA, "--skip-special-tokens"],
+        json.as_bytes(),
+    ));
+    assert_eq!(out, text);
+}
+
+#[test]
+fn jsonl_encode_decode_keep_order_and_count() {
+    // More lines than one batch, so batching must keep the order.
+    let mut texts = vec!["Hello world".to_owned()];
+    texts.extend(
+        (1..2500).map(|i| format!("line {i}: the {} fox {}", "quick ".repeat(i % 7), i * 31)),
+    );
+    texts.push("ünïcödé \"quoted\" \\ back\tslash\n".to_owned());
+    let input: String = texts
+        .iter()
+        .map(|t| format!("{}\n", serde_json::json!({ "text": t, "extra": 1 })))
+        .collect();
+
+    let encoded = ok(run(&["encode", "-m", QWEN, "--jsonl"], input.as_bytes()));
+    let lines: Vec<&str> = encoded.lines().collect();
+    assert_eq!(lines.len(), texts.len());
+    assert_eq!(lines[0], r#"{"ids":[9707,1879]}"#);
+
+    let decoded = ok(run(&["decode", "-m", QWEN, "--jsonl"], encoded.as_bytes()));
+    let out: Vec<String> = decoded
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(out, texts);
+}
+
+#[test]
+fn count_matches_encode_without_special_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "The quick brown fox.\n\nJumps over  the lazy dog — ünïcödé 🙂\n";
+    let file = dir.path().join("text.txt");
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap();
+
+    let n: usize = ok(run(&["count", "-m", LLAMA, file], b""))
+        .trim()
+        .parse()
+        .unwrap();
+    let encoded = ids(&ok(run(
+        &["encode", "-m", LLAMA, "--no-special-tokens"],
+        text.as_bytes(),
+    )));
+    assert_eq!(n, encoded.len());
+    assert_eq!(
+        ok(run(&["count", "-m", LLAMA, "-"], text.as_bytes())),
+        format!("{n}\n")
+    );
+}
+
+fn resolve_json(args: &[&str]) -> Value {
+    let mut argv = vec!["resolve"];
+    argv.extend_from_slice(args);
+    argv.push("--json");
+    let out = ok(run(&argv, b""));
+    assert_eq!(out.lines().count(), 1);
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn resolve_reports_the_tokenizer() {
+    let v = resolve_json(&[LLAMA]);
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "tokenizer_id": "thinkingmachineslabinc/meta-llama-3-instruct-tokenizer",
+            "revision": null,
+            "format": "tokenizer.json",
+            "rule": "llama3",
+            "model": LLAMA,
+        })
+    );
+
+    let v = resolve_json(&["moonshotai/Kimi-K2.5-Text-Only"]);
+    assert_eq!(v["revision"], "4d01dfe0332d63057c186e0b262165819efb6611");
+    assert_eq!(v["format"], "tiktoken");
+    assert_eq!(v["rule"], "kimi");
+    assert_eq!(v["model"], "moonshotai/Kimi-K2.5-Text-Only");
+
+    let v = resolve_json(&[QWEN, "--tokenizer-id", "Qwen/Qwen3-8B-Base:abc"]);
+    assert_eq!(v["tokenizer_id"], "Qwen/Qwen3-8B-Base");
+    assert_eq!(v["rule"], "server_tokenizer_id");
+
+    let out = ok(run(&["resolve", "moonshotai/Kimi-K2.5-Text-Only"], b""));
+    assert_eq!(
+        out,
+        "moonshotai/Kimi-K2.5@4d01dfe0332d63057c186e0b262165819efb6611\n"
+    );
+}
+
+#[test]
+fn local_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tokenizer.json"), TINY_TOKENIZER).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let v = resolve_json(&[path]);
+    assert_eq!(v["tokenizer_id"], path);
+    assert_eq!(v["rule"], "local_path");
+    assert_eq!(v["revision"], Value::Null);
+    assert_eq!(
+        ok(run(&["encode", "-m", path, "hello world hello"], b"")),
+        "[0,1,0]\n"
+    );
+}
+
+#[test]
+fn bad_token_ids() {
+    // Out of the vocabulary, then beyond u32.
+    for id in ["128256", "4294967296"] {
+        let out = run(&["decode", "-m", LLAMA, "9906", id], b"");
+        let err = user_error(&out);
+        assert!(
+            err.contains(&format!("token id {id} is out of range")),
+            "{err}"
+        );
+        assert!(
+            err.contains("hint: valid token ids for this tokenizer are 0 to 128255"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    let err = user_error(&run(&["decode", "-m", LLAMA, "9906", "-5"], b""));
+    assert!(err.starts_with("error: invalid token id \"-5\": "), "{err}");
+    let err = user_error(&run(&["decode", "-m", LLAMA], b"9906 1.5"));
+    assert!(
+        err.starts_with("error: invalid token id \"1.5\": "),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_jsonl_names_the_line() {
+    let input = b"{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": oops}\n{\"text\": \"d\"}\n";
+    let out = run(&["encode", "-m", QWEN, "--jsonl"], input);
+    let err = user_error(&out);
+    assert!(err.starts_with("error: line 3: "), "{err}");
+    // The lines before the bad one were written.
+    assert_eq!(stdout(&out).lines().count(), 2);
+
+    let out = run(
+        &["decode", "-m", QWEN, "--jsonl"],
+        b"{\"ids\": [1]}\n{\"ids\": [-1]}\n",
+    );
+    let err = user_error(&out);
+    assert!(
+        err.starts_with("error: line 2: invalid token id \"-1\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn non_utf8_stdin() {
+    let err = user_error(&run(&["encode", "-m", QWEN], b"Hello \xff world"));
+    assert!(err.starts_with("error: stdin is not valid UTF-8"), "{err}");
+}
+
+#[test]
+fn broken_tokenizer_directories() {
+    let root = tempfile::tempdir().unwrap();
+    let garbage = root.path().join("garbage");
+    let truncated = root.path().join("truncated");
+    let empty = root.path().join("empty");
+    for d in [&garbage, &truncated, &empty] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::write(garbage.join("tokenizer.json"), b"\x00not json at all{{").unwrap();
+    let half = &TINY_TOKENIZER[..TINY_TOKENIZER.len() / 2];
+    std::fs::write(truncated.join("tokenizer.json"), half).unwrap();
+
+    for (dir, expect) in [
+        (&garbage, "cannot parse"),
+        (&truncated, "cannot parse"),
+        (&empty, "not found"),
+    ] {
+        let out = run(&["encode", "-m", dir.to_str().unwrap(), "hello"], b"");
+        let err = user_error(&out);
+        assert!(err.contains(expect), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn unavailable_models() {
+    let hub = tempfile::tempdir().unwrap();
+    let err = user_error(&run_in(
+        &["encode", "-m", "nobody/nothing", "hi"],
+        b"",
+        hub.path(),
+    ));
+    assert!(err.contains("nobody/nothing"), "{err}");
+    assert!(err.contains("\nhint: "), "{err}");
+
+    let err = user_error(&run(&["encode", "-m", "TML/foo", "hi"], b""));
+    assert!(err.contains("private"), "{err}");
+
+    // The failures leave nothing behind: a good command still works.
+    assert_eq!(
+        ok(run_in(
+            &["encode", "-m", QWEN, "Hello world"],
+            b"",
+            hub.path()
+        )),
+        "[9707,1879]\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&["encode", "hi"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let out = run(&["encode", "-m", QWEN, "--jsonl", "hi"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Runs `args` with a large stdin and a stdout that is closed before anything is written.
+fn closed_stdout(args: &[&str], input: Vec<u8>) {
+    let hub = tempfile::tempdir().unwrap();
+    let mut child = command(args, hub.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // The child may exit before reading everything.
+        let _ = stdin.write_all(&input);
+    });
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    writer.join().unwrap();
+    assert!(status.success(), "{status:?}, stderr: {err}");
+    assert!(!err.contains("error"), "stderr: {err}");
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    closed_stdout(
+        &["encode", "-m", QWEN],
+        "Hello world ".repeat(100_000).into_bytes(),
+    );
+    let line = "{\"text\": \"Hello world, and hello again\"}\n";
+    closed_stdout(
+        &["encode", "-m", QWEN, "--jsonl"],
+        line.repeat(50_000).into_bytes(),
+    );
+}
