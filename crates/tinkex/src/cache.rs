@@ -152,10 +152,11 @@ impl TokenizerCache {
                 let canonical = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
                 let key = CacheKey::Local(canonical.clone());
                 self.get_or_load_with(key, || {
-                    Tokenizer::from_files(
+                    Tokenizer::from_files_with(
                         source::local(&canonical)?,
                         canonical.display().to_string(),
                         None,
+                        &self.config,
                     )
                 })
             }
@@ -166,7 +167,12 @@ impl TokenizerCache {
                 };
                 self.get_or_load_with(key, || {
                     let files = source::hub_files(spec, &self.config)?;
-                    Tokenizer::from_files(files, spec.tokenizer_id.clone(), spec.revision.clone())
+                    Tokenizer::from_files_with(
+                        files,
+                        spec.tokenizer_id.clone(),
+                        spec.revision.clone(),
+                        &self.config,
+                    )
                 })
             }
         }

@@ -15,6 +15,9 @@ pub const ENV_HF_HOME: &str = "HF_HOME";
 pub const ENV_XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// `HOME`: the last resort, `~/.cache/huggingface/hub`.
 pub const ENV_HOME: &str = "HOME";
+/// `TINKEX_CACHE_DIR`: where tinkex keeps prepared tokenizers (default
+/// `$XDG_CACHE_HOME/tinkex`, else `~/.cache/tinkex`); empty or `off` disables that cache.
+pub const ENV_TINKEX_CACHE_DIR: &str = "TINKEX_CACHE_DIR";
 /// `TINKEX_NO_BUNDLED`: `1` → ignore the tokenizers compiled into the library.
 pub const ENV_TINKEX_NO_BUNDLED: &str = "TINKEX_NO_BUNDLED";
 
@@ -28,6 +31,8 @@ pub struct Config {
     pub use_bundled: bool,
     /// The Hugging Face hub cache directory (`models--org--name/…`), if one could be determined.
     pub hub_cache: Option<PathBuf>,
+    /// tinkex's own cache of prepared tokenizers (faster loads in later processes); `None` = off.
+    pub prepared_cache: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -37,6 +42,7 @@ impl Default for Config {
             offline: false,
             use_bundled: true,
             hub_cache: None,
+            prepared_cache: None,
         }
     }
 }
@@ -51,11 +57,21 @@ fn truthy(v: &str) -> bool {
 impl Config {
     /// Reads the configuration from the environment variables documented on this module.
     pub fn from_env() -> Self {
-        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(|k| std::env::var(k).ok())
     }
 
     /// Like [`Config::from_env`], with the variables supplied by `var` (for tests and embedding).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
+        let raw = var;
+        // An empty variable counts as unset (as huggingface_hub treats them), except where noted.
+        let var = |k: &str| raw(k).filter(|v| !v.is_empty());
+        let prepared_cache = match raw(ENV_TINKEX_CACHE_DIR) {
+            Some(v) if v.is_empty() || v.eq_ignore_ascii_case("off") => None,
+            Some(v) => Some(PathBuf::from(v)),
+            None => var(ENV_XDG_CACHE_HOME)
+                .map(|x| PathBuf::from(x).join("tinkex"))
+                .or_else(|| var(ENV_HOME).map(|h| PathBuf::from(h).join(".cache").join("tinkex"))),
+        };
         let hub_cache = var(ENV_HF_HUB_CACHE)
             .or_else(|| var(ENV_HUGGINGFACE_HUB_CACHE))
             .map(PathBuf::from)
@@ -75,6 +91,7 @@ impl Config {
             offline: var(ENV_HF_HUB_OFFLINE).is_some_and(|v| truthy(&v)),
             use_bundled: !var(ENV_TINKEX_NO_BUNDLED).is_some_and(|v| truthy(&v)),
             hub_cache,
+            prepared_cache,
         }
     }
 
@@ -87,6 +104,12 @@ impl Config {
     /// Sets [`Config::use_bundled`].
     pub fn with_bundled(mut self, use_bundled: bool) -> Self {
         self.use_bundled = use_bundled;
+        self
+    }
+
+    /// Sets [`Config::prepared_cache`].
+    pub fn with_prepared_cache(mut self, dir: Option<PathBuf>) -> Self {
+        self.prepared_cache = dir;
         self
     }
 
@@ -138,5 +161,22 @@ mod tests {
         assert!(!cfg(&[(ENV_HF_HUB_OFFLINE, "0")]).offline);
         assert!(!cfg(&[(ENV_TINKEX_NO_BUNDLED, "1")]).use_bundled);
         assert!(cfg(&[]).use_bundled);
+        assert_eq!(
+            cfg(&[(ENV_HOME, "/h")]).prepared_cache,
+            Some(PathBuf::from("/h/.cache/tinkex"))
+        );
+        assert_eq!(
+            cfg(&[(ENV_XDG_CACHE_HOME, "/x"), (ENV_HOME, "/h")]).prepared_cache,
+            Some(PathBuf::from("/x/tinkex"))
+        );
+        assert_eq!(
+            cfg(&[(ENV_TINKEX_CACHE_DIR, "/t"), (ENV_HOME, "/h")]).prepared_cache,
+            Some(PathBuf::from("/t"))
+        );
+        assert_eq!(
+            cfg(&[(ENV_TINKEX_CACHE_DIR, ""), (ENV_HOME, "/h")]).prepared_cache,
+            None
+        );
+        assert_eq!(cfg(&[(ENV_TINKEX_CACHE_DIR, "off")]).prepared_cache, None);
     }
 }

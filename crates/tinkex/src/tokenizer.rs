@@ -144,7 +144,21 @@ impl Tokenizer {
         name: String,
         revision: Option<String>,
     ) -> Result<Tokenizer> {
-        let engine = load::engine(&files)?;
+        Tokenizer::from_files_with(files, name, revision, &crate::Config::default())
+    }
+
+    /// [`Tokenizer::from_files`] with `config`'s prepared-tokenizer cache.
+    pub fn from_files_with(
+        files: TokenizerFiles,
+        name: String,
+        revision: Option<String>,
+        config: &crate::Config,
+    ) -> Result<Tokenizer> {
+        let store = config
+            .prepared_cache
+            .as_ref()
+            .map(load::prepared::PreparedStore::new);
+        let engine = load::engine(&files, store.as_ref())?;
         drop(files);
         let (vocab_size, special, bos, eos, pad) = match &engine {
             Engine::Hf(e) => {
@@ -239,15 +253,24 @@ impl Tokenizer {
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
         match &self.engine {
             Engine::Hf(e) => {
+                let (prefix, suffix): (&[u32], &[u32]) = match (&e.wrap, add_special_tokens) {
+                    (Some((p, s)), true) => (p, s),
+                    _ => (&[], &[]),
+                };
                 let opts = HfEncodeOptions {
-                    add_special_tokens,
+                    // With `wrap` the specials are added here; without it the engine adds them.
+                    add_special_tokens: add_special_tokens && e.wrap.is_none(),
                     encode_special_tokens: e.split_special_tokens,
                     ..HfEncodeOptions::default()
                 };
-                let mut out: Vec<PipelineToken> = Vec::with_capacity(text.len() / 3 + 4);
+                let mut out: Vec<PipelineToken> =
+                    Vec::with_capacity(text.len() / 4 + prefix.len() + suffix.len() + 4);
+                out.extend(prefix.iter().map(|&id| PipelineToken::from(id)));
                 e.tokenizer
                     .encode_into(text, &opts, &mut out)
                     .map_err(engine_err)?;
+                out.extend(suffix.iter().map(|&id| PipelineToken::from(id)));
+                // Same size and alignment: this collect reuses the allocation.
                 Ok(out.into_iter().map(u32::from).collect())
             }
             // Kimi adds no special tokens; its `encode` always recognises special-token text.

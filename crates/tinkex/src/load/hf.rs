@@ -11,8 +11,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use tokenizers::pipeline::PipelineTokenizer;
+use tokenizers::pipeline::{PipelineToken, PipelineTokenizer};
 
 use super::config::{ConfigToken, TokenizerConfig};
 use crate::error::{Error, Result};
@@ -31,6 +32,10 @@ pub struct HfEngine {
     pub split_special_tokens: bool,
     /// Every added token: (content, id, special).
     pub added: Vec<(String, u32, bool)>,
+    /// The single-sequence template's special ids before and after the text, when it is a plain
+    /// `prefix $A suffix` with no type ids (every lineup tokenizer): encoding then adds them around
+    /// the engine's special-free output instead of taking its general path, which copies the input.
+    pub wrap: Option<(Vec<u32>, Vec<u32>)>,
     /// The config's named special tokens that exist in the vocabulary.
     pub named: NamedTokens,
 }
@@ -59,9 +64,29 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Builds the engine from the text of `tokenizer.json` and, if present, `tokenizer_config.json`.
-/// `origin` names the source in error messages.
-pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> Result<HfEngine> {
+/// What [`prepare`] computes besides the canonical document: everything [`build`] needs that the
+/// built engine cannot tell (so a prepared form on disk can skip [`prepare`] entirely).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreparedMeta {
+    /// One past the highest model-vocabulary id.
+    pub model_id_space: u32,
+    /// Ids below `model_id_space` the model vocabulary lacks.
+    pub model_holes: Vec<u32>,
+    /// `clean_up_tokenization_spaces`.
+    pub clean_up_tokenization_spaces: bool,
+    /// `split_special_tokens`.
+    pub split_special_tokens: bool,
+    /// bos, eos, pad, unk: (content, id).
+    pub named: [Option<(String, u32)>; 4],
+}
+
+/// Applies `tokenizer_config.json` to `tokenizer.json` as transformers does and canonicalises the
+/// result for the engine's reader. `origin` names the source in error messages.
+pub fn prepare(
+    tokenizer_json: &str,
+    config_json: Option<&str>,
+    origin: &Path,
+) -> Result<(String, PreparedMeta)> {
     let tj_path = origin.join("tokenizer.json");
     let cfg_path = origin.join("tokenizer_config.json");
     let config = match config_json {
@@ -77,7 +102,7 @@ pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> R
     let vocab = model_vocab(root).map_err(|m| Error::parse(&tj_path, m))?;
     let declared =
         apply_added_tokens(root, &vocab, &config).map_err(|m| Error::parse(&tj_path, m))?;
-    let declared_lookup = |t: &str| -> Option<u32> {
+    let lookup = |t: &str| -> Option<u32> {
         declared
             .iter()
             .find(|(c, _, _)| c == t)
@@ -85,13 +110,12 @@ pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> R
             .or_else(|| vocab.ids.get(t).copied())
     };
     if let Some((add_bos, add_eos)) = config.bos_eos_template() {
-        let template =
-            bos_eos_template(&config, add_bos, add_eos, &declared_lookup).map_err(|m| {
-                Error::Unsupported {
-                    path: cfg_path.clone(),
-                    message: m,
-                }
-            })?;
+        let template = bos_eos_template(&config, add_bos, add_eos, &lookup).map_err(|m| {
+            Error::Unsupported {
+                path: cfg_path.clone(),
+                message: m,
+            }
+        })?;
         root.insert("post_processor".into(), template);
     }
     adjust_prefix_space(root, &config);
@@ -105,8 +129,38 @@ pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> R
         message: e.to_string(),
     })?;
     let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse(&tj_path, e))?;
-    drop(doc);
-    let tokenizer = tokenizers::from_json(&canonical).map_err(|e| Error::Unsupported {
+    let named_of = |t: &Option<ConfigToken>| {
+        let t = t.as_ref()?;
+        Some((t.content.clone(), lookup(&t.content)?))
+    };
+    let meta = PreparedMeta {
+        model_id_space: vocab.id_space,
+        model_holes: (0..vocab.id_space)
+            .filter(|id| !vocab.present[*id as usize])
+            .collect(),
+        clean_up_tokenization_spaces: config.clean_up_tokenization_spaces.unwrap_or(false),
+        split_special_tokens: config.split_special_tokens.unwrap_or(false),
+        named: [
+            named_of(&config.bos_token),
+            named_of(&config.eos_token),
+            named_of(&config.pad_token),
+            named_of(&config.unk_token),
+        ],
+    };
+    Ok((canonical, meta))
+}
+
+/// Builds the engine from the text of `tokenizer.json` and, if present, `tokenizer_config.json`.
+/// `origin` names the source in error messages.
+pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> Result<HfEngine> {
+    let (canonical, meta) = prepare(tokenizer_json, config_json, origin)?;
+    build(&canonical, meta, origin)
+}
+
+/// Builds the engine from [`prepare`]'s output.
+pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEngine> {
+    let tj_path = origin.join("tokenizer.json");
+    let tokenizer = tokenizers::from_json(canonical).map_err(|e| Error::Unsupported {
         path: tj_path.clone(),
         message: e.to_string(),
     })?;
@@ -120,8 +174,13 @@ pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> R
         .map(|(id, t)| (t.content, id, t.special))
         .collect();
     added.sort_by_key(|(_, id, _)| *id);
-    let mut present = vocab.present;
-    let mut id_space = vocab.id_space;
+    let mut present = vec![true; meta.model_id_space as usize];
+    for &h in &meta.model_holes {
+        if let Some(p) = present.get_mut(h as usize) {
+            *p = false;
+        }
+    }
+    let mut id_space = meta.model_id_space;
     for (_, id, _) in &added {
         id_space = id_space.max(id + 1);
     }
@@ -140,31 +199,21 @@ pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> R
         }
         Some(bits.into_boxed_slice())
     };
-    let lookup = |t: &str| -> Option<u32> {
-        added
-            .iter()
-            .find(|(c, _, _)| c == t)
-            .map(|(_, id, _)| *id)
-            .or_else(|| vocab.ids.get(t).copied())
-    };
-    let named_of = |t: &Option<ConfigToken>| {
-        let t = t.as_ref()?;
-        Some((t.content.clone(), lookup(&t.content)?))
-    };
-    let named = NamedTokens {
-        bos: named_of(&config.bos_token),
-        eos: named_of(&config.eos_token),
-        pad: named_of(&config.pad_token),
-        unk: named_of(&config.unk_token),
-    };
+    let template = &tokenizer.get_post_processor().single;
+    let wrap = (!template.has_type_ids()).then(|| {
+        let ids = |run: &[(PipelineToken, u8)]| run.iter().map(|(t, _)| t.id()).collect();
+        (ids(&template.prefix), ids(&template.suffix))
+    });
+    let [bos, eos, pad, unk] = meta.named;
     Ok(HfEngine {
+        wrap,
         tokenizer,
         id_space,
         holes,
-        clean_up_tokenization_spaces: config.clean_up_tokenization_spaces.unwrap_or(false),
-        split_special_tokens: config.split_special_tokens.unwrap_or(false),
+        clean_up_tokenization_spaces: meta.clean_up_tokenization_spaces,
+        split_special_tokens: meta.split_special_tokens,
         added,
-        named,
+        named: NamedTokens { bos, eos, pad, unk },
     })
 }
 

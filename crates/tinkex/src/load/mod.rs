@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod hf;
+pub mod prepared;
 pub mod tiktoken;
 
 use serde_json::Value;
@@ -24,16 +25,38 @@ fn utf8<'a>(bytes: &'a [u8], path: &std::path::Path) -> Result<&'a str> {
     std::str::from_utf8(bytes).map_err(|e| Error::parse(path, format!("not UTF-8: {e}")))
 }
 
-/// Builds the engine for `files`.
-pub fn engine(files: &TokenizerFiles) -> Result<Engine> {
+/// Builds the engine for `files`, through `store` (the prepared-form cache) when given.
+pub fn engine(files: &TokenizerFiles, store: Option<&prepared::PreparedStore>) -> Result<Engine> {
     match files.format {
         TokenizerFormat::TokenizerJson => {
+            let key = store.map(|_| {
+                prepared::source_key(
+                    &files.origin,
+                    files.main.len(),
+                    files.config.as_ref().map(|c| c.len()),
+                )
+            });
+            if let (Some(store), Some(key)) = (store, &key) {
+                if let Some((meta, canonical)) = store.get(key) {
+                    match hf::build(&canonical, meta, &files.origin) {
+                        Ok(e) => return Ok(Engine::Hf(Box::new(e))),
+                        // A stored form this engine rejects is stale or damaged: rebuild it.
+                        Err(_) => store.remove(key),
+                    }
+                }
+            }
             let main = utf8(&files.main, &files.origin.join("tokenizer.json"))?;
             let config = match &files.config {
                 Some(c) => Some(utf8(c, &files.origin.join("tokenizer_config.json"))?),
                 None => None,
             };
-            Ok(Engine::Hf(Box::new(hf::load(main, config, &files.origin)?)))
+            let (canonical, meta) = hf::prepare(main, config, &files.origin)?;
+            let engine = hf::build(&canonical, meta.clone(), &files.origin)?;
+            if let (Some(store), Some(key)) = (store, &key) {
+                // Best effort: a read-only or full disk only costs the next process time.
+                let _ = store.put(key, &meta, &canonical);
+            }
+            Ok(Engine::Hf(Box::new(engine)))
         }
         TokenizerFormat::Tiktoken => {
             let (mut pattern, mut reserved) = (None, None);

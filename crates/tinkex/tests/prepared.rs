@@ -1,0 +1,116 @@
+//! The on-disk cache of prepared tokenizers: used by later loads, exact, self-healing.
+
+mod common;
+
+use tinkex::cache::TokenizerCache;
+use tinkex::Config;
+
+fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = walk(dir);
+    v.sort();
+    v
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn later_loads_use_the_prepared_form_and_stay_exact() {
+    let store = tempfile::tempdir().unwrap();
+    let config = Config::default()
+        .with_offline(true)
+        .with_hub_cache(None)
+        .with_prepared_cache(Some(store.path().to_path_buf()));
+    let first = TokenizerCache::new(config.clone())
+        .get_or_load("meta-llama/Llama-3.1-8B")
+        .unwrap();
+    let files = entries(store.path());
+    assert_eq!(files.len(), 1, "one prepared entry: {files:?}");
+    let written = std::fs::read(&files[0]).unwrap();
+
+    // A second process (here: a second cache) reads it back and is exactly as correct.
+    let second = TokenizerCache::new(config.clone())
+        .get_or_load("meta-llama/Llama-3.1-8B")
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap(),
+        written,
+        "a valid entry is not rewritten"
+    );
+    let bad = common::mismatches("llama3_1", &second);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(first.vocab_size(), second.vocab_size());
+    assert_eq!(first.bos_token(), second.bos_token());
+
+    // A damaged entry is ignored and rewritten; the load still succeeds.
+    std::fs::write(&files[0], &written[..written.len() / 3]).unwrap();
+    let third = TokenizerCache::new(config.clone())
+        .get_or_load("meta-llama/Llama-3.1-8B")
+        .unwrap();
+    assert_eq!(
+        third.encode("Hello world", true).unwrap(),
+        vec![128000, 9906, 1917]
+    );
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap(),
+        written,
+        "rewritten whole"
+    );
+    // So is one whose payload the engine rejects although its header is intact.
+    let nl = written.iter().position(|&b| b == b'\n').unwrap();
+    let mut broken = written[..=nl].to_vec();
+    broken.extend(std::iter::repeat_n(b' ', written.len() - nl - 1));
+    std::fs::write(&files[0], &broken).unwrap();
+    let fourth = TokenizerCache::new(config)
+        .get_or_load("meta-llama/Llama-3.1-8B")
+        .unwrap();
+    assert_eq!(
+        fourth.encode("Hello world", true).unwrap(),
+        vec![128000, 9906, 1917]
+    );
+    assert_eq!(std::fs::read(&files[0]).unwrap(), written);
+    assert!(entries(store.path())
+        .iter()
+        .all(|p| !p.to_string_lossy().ends_with(".tmp")));
+}
+
+#[test]
+fn a_changed_local_file_is_prepared_afresh() {
+    let store = tempfile::tempdir().unwrap();
+    let config = Config::default().with_prepared_cache(Some(store.path().to_path_buf()));
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = include_bytes!("data/tiny/tokenizer.json");
+    std::fs::write(dir.path().join("tokenizer.json"), tiny).unwrap();
+    let a = tinkex::Tokenizer::from_files_with(
+        tinkex::source::local(dir.path()).unwrap(),
+        "tiny".into(),
+        None,
+        &config,
+    )
+    .unwrap();
+    assert_eq!(a.encode("hello", false).unwrap().len(), 3);
+    // Drop the "he l" merge: "hello" no longer starts with one "hel" token.
+    let mut doc: serde_json::Value = serde_json::from_slice(tiny).unwrap();
+    doc["model"]["merges"] = serde_json::json!([["h", "e"]]);
+    doc["model"]["vocab"].as_object_mut().unwrap().remove("hel");
+    std::fs::write(dir.path().join("tokenizer.json"), doc.to_string()).unwrap();
+    let b = tinkex::Tokenizer::from_files_with(
+        tinkex::source::local(dir.path()).unwrap(),
+        "tiny".into(),
+        None,
+        &config,
+    )
+    .unwrap();
+    assert_eq!(b.encode("hello", false).unwrap().len(), 4);
+    assert_eq!(entries(store.path()).len(), 2);
+}
