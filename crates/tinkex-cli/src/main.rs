@@ -9,6 +9,12 @@ mod stream;
 
 use std::process::ExitCode;
 
+// Loading a tokenizer is tens of millions of small allocations; mimalloc makes the whole
+// `tinkex count` process measurably faster (BENCHMARKS.md). The library leaves the choice of
+// allocator to the program.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
