@@ -31,6 +31,9 @@ pub enum CacheKey {
     },
     /// A local directory or file, canonicalised.
     Local(PathBuf),
+    /// A tokenizer compiled into the library; several repo ids share one (all Qwen3 sizes, both
+    /// gpt-oss models), and they share one instance.
+    Bundled(&'static str),
 }
 
 #[derive(Default)]
@@ -161,6 +164,19 @@ impl TokenizerCache {
                 })
             }
             Resolution::Hub { spec, .. } => {
+                let bundled = (self.config.use_bundled && spec.revision.is_none())
+                    .then(|| source::bundled(&spec.tokenizer_id))
+                    .flatten();
+                if let Some(b) = bundled {
+                    return self.get_or_load_with(CacheKey::Bundled(b.name), || {
+                        Tokenizer::from_files_with(
+                            b.files()?,
+                            b.repo_ids[0].to_owned(),
+                            None,
+                            &self.config,
+                        )
+                    });
+                }
                 let key = CacheKey::Hub {
                     id: spec.tokenizer_id.clone(),
                     revision: spec.revision.clone(),
@@ -231,10 +247,18 @@ impl TokenizerCache {
     pub fn remove(&self, model: &str) -> bool {
         let mut removed = write(&self.registered).remove(model).is_some();
         let key = match self.resolve(model, None) {
-            Ok(Resolution::Hub { spec, .. }) => Some(CacheKey::Hub {
-                id: spec.tokenizer_id,
-                revision: spec.revision,
-            }),
+            Ok(Resolution::Hub { spec, .. }) => Some(
+                match (self.config.use_bundled && spec.revision.is_none())
+                    .then(|| source::bundled(&spec.tokenizer_id))
+                    .flatten()
+                {
+                    Some(b) => CacheKey::Bundled(b.name),
+                    None => CacheKey::Hub {
+                        id: spec.tokenizer_id,
+                        revision: spec.revision,
+                    },
+                },
+            ),
             Ok(Resolution::LocalPath { path }) => {
                 std::fs::canonicalize(path).ok().map(CacheKey::Local)
             }
