@@ -173,6 +173,12 @@ pub struct DecodeArgs {
     #[arg(long, conflicts_with = "ids")]
     pub jsonl: bool,
 
+    /// Decode incrementally, as a sampler's tokens arrive: print text as soon as it is complete
+    /// (ids from stdin are read as they come). With --jsonl, each line {"ids": [...]} is its own
+    /// stream and gives {"pieces": [...]}: one piece per id (possibly empty), then the flush.
+    #[arg(long)]
+    pub stream: bool,
+
     /// Token ids (default: read from stdin).
     #[arg(value_name = "ID", allow_negative_numbers = true)]
     pub ids: Vec<String>,

@@ -9,7 +9,7 @@ use tinkex::resolve::{Resolution, TokenizerFormat};
 
 use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs};
 use crate::parse::{ids_record, parse_ids, text_record, to_u32};
-use crate::stream::{read_file, read_stdin, Lines, Output};
+use crate::stream::{read_file, read_stdin, stdin_words, Lines, Output};
 
 /// At most this many JSON Lines records are encoded/decoded together.
 const BATCH_LINES: usize = 1024;
@@ -90,6 +90,9 @@ fn encode(args: EncodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<
 
 fn decode(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
     let skip_special = args.skip_special_tokens;
+    if args.stream {
+        return decode_stream(args, cache, out);
+    }
     if args.jsonl {
         let tok = cache.get_or_load(&args.model)?;
         let vocab_size = tok.vocab_size();
@@ -119,6 +122,51 @@ fn decode(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<
     let ids = to_u32(&ids, tok.vocab_size())?;
     let text = tok.decode(&ids, skip_special)?;
     out.write(text.as_bytes())
+}
+
+/// `decode --stream`: pieces as they complete (see the flag's help).
+fn decode_stream(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
+    let tok = cache.get_or_load(&args.model)?;
+    let skip = args.skip_special_tokens;
+    let vocab_size = tok.vocab_size();
+    if args.jsonl {
+        let mut lines = Lines::new(std::io::stdin().lock());
+        while let Some((n, line)) = lines.next_line()? {
+            let ids =
+                to_u32(&ids_record(n, &line)?, vocab_size).with_context(|| format!("line {n}"))?;
+            let mut stream = tok.decode_stream(skip);
+            let mut pieces = Vec::with_capacity(ids.len() + 1);
+            for id in ids {
+                pieces.push(
+                    stream
+                        .step(id)
+                        .with_context(|| format!("line {n}"))?
+                        .unwrap_or_default(),
+                );
+            }
+            pieces.push(stream.flush()?);
+            out.pieces_line(&pieces)?;
+            out.flush()?;
+        }
+        return Ok(());
+    }
+    let mut stream = tok.decode_stream(skip);
+    let mut feed = |word: &str| -> Result<()> {
+        for id in to_u32(&parse_ids(word)?, vocab_size)? {
+            if let Some(piece) = stream.step(id)? {
+                out.write(piece.as_bytes())?;
+                out.flush()?;
+            }
+        }
+        Ok(())
+    };
+    if args.ids.is_empty() {
+        stdin_words(&mut feed)?;
+    } else {
+        args.ids.iter().try_for_each(|w| feed(w))?;
+    }
+    let rest = stream.flush()?;
+    out.write(rest.as_bytes())
 }
 
 fn count(args: CountArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {

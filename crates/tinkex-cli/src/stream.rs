@@ -60,6 +60,16 @@ impl Output {
         self.inner.write_all(&self.scratch).map_err(out_err)
     }
 
+    /// Writes one JSON Lines record `{"pieces":["...",...]}` and a newline.
+    pub fn pieces_line(&mut self, pieces: &[String]) -> Result<()> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(b"{\"pieces\":");
+        // Serialising strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.scratch, pieces);
+        self.scratch.extend_from_slice(b"}\n");
+        self.inner.write_all(&self.scratch).map_err(out_err)
+    }
+
     /// Flushes what is buffered.
     pub fn flush(&mut self) -> Result<()> {
         self.inner.flush().map_err(out_err)
@@ -98,6 +108,40 @@ pub fn read_stdin() -> Result<String> {
         .read_to_end(&mut bytes)
         .map_err(|e| fail(format!("cannot read stdin: {e}"), None))?;
     utf8(bytes, "stdin")
+}
+
+/// Stdin as it arrives, split into words at whitespace and commas: `f` gets each complete word
+/// (one followed by a separator, or the last one at the end of input).
+pub fn stdin_words(mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
+    let mut stdin = io::stdin().lock();
+    let mut buf = [0u8; 1 << 14];
+    let mut word: Vec<u8> = Vec::new();
+    let mut emit = |word: &mut Vec<u8>| -> Result<()> {
+        if word.is_empty() {
+            return Ok(());
+        }
+        let w = std::str::from_utf8(word)
+            .map_err(|_| fail("stdin is not valid UTF-8".to_owned(), Some(UTF8_HINT)))?;
+        f(w)?;
+        word.clear();
+        Ok(())
+    };
+    loop {
+        let n = match stdin.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(fail(format!("cannot read stdin: {e}"), None)),
+        };
+        for &b in &buf[..n] {
+            if b.is_ascii_whitespace() || b == b',' {
+                emit(&mut word)?;
+            } else {
+                word.push(b);
+            }
+        }
+    }
+    emit(&mut word)
 }
 
 /// All of `path` (stdin for `-`), which must be UTF-8.

@@ -23,6 +23,8 @@ fn command(args: &[&str], hub_cache: &Path) -> Command {
     cmd.args(args)
         .env("HF_HUB_OFFLINE", "1")
         .env("HF_HUB_CACHE", hub_cache)
+        // Hermetic: no prepared-tokenizer cache in the user's home.
+        .env("TINKEX_CACHE_DIR", "off")
         .env_remove("TINKEX_NO_BUNDLED")
         .env_remove("RUST_BACKTRACE");
     cmd
@@ -391,4 +393,49 @@ fn closed_stdout_is_not_an_error() {
         &["encode", "-m", QWEN, "--jsonl"],
         line.repeat(50_000).into_bytes(),
     );
+}
+
+#[test]
+fn decode_stream_pieces_join_to_the_decode() {
+    // Llama-3's clean-up (" ," -> ",") and a multi-byte emoji split over byte tokens.
+    let ids = [9906u32, 1174, 1917, 662, 27623, 222, 1102, 364, 82];
+    let line = format!("{{\"ids\": {ids:?}}}\n{{\"ids\": []}}\n");
+    let out = run(
+        &["decode", "--model", LLAMA, "--stream", "--jsonl"],
+        line.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let pieces: Vec<&str> = lines[0]["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pieces.len(),
+        ids.len() + 1,
+        "one piece per id, then the flush"
+    );
+    assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
+    let args: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let mut full = vec!["decode", "--model", LLAMA];
+    full.extend(args.iter().map(String::as_str));
+    let whole = run(&full, b"");
+    assert_eq!(pieces.concat(), stdout(&whole));
+    assert_eq!(lines[1]["pieces"], serde_json::json!([""]));
+
+    // Plain --stream reads ids from stdin as they come and prints the text.
+    let text = ids
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let out = run(&["decode", "--model", LLAMA, "--stream"], text.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), stdout(&whole));
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod load;
 pub mod resolve;
 pub mod source;
+pub mod stream;
 pub mod tokenizer;
 pub mod types;
 

@@ -69,6 +69,65 @@ pub struct Tokenizer {
     eos: Option<SpecialToken>,
     pad: Option<SpecialToken>,
     token_to_id: OnceLock<HashMap<String, u32>>,
+    token_bytes: OnceLock<Option<TokenBytes>>,
+}
+
+/// Every token's bytes, for byte-level tokenizer.json engines (the streaming decoder's table).
+pub(crate) struct TokenBytes {
+    bytes: Vec<u8>,
+    offsets: Vec<u32>,
+    special: Vec<bool>,
+}
+
+impl TokenBytes {
+    pub(crate) fn get(&self, id: u32) -> &[u8] {
+        let (a, b) = (self.offsets[id as usize], self.offsets[id as usize + 1]);
+        &self.bytes[a as usize..b as usize]
+    }
+
+    pub(crate) fn is_special(&self, id: u32) -> bool {
+        self.special[id as usize]
+    }
+
+    /// The table for `e`, or `None` when it is not a byte-level BPE.
+    fn build(e: &load::hf::HfEngine) -> Option<TokenBytes> {
+        use tokenizers::pipeline::PipelineModel;
+        let PipelineModel::BPE(bpe) = e.tokenizer.get_model() else {
+            return None;
+        };
+        if !bpe.is_byte_level() {
+            return None;
+        }
+        let added = e.tokenizer.get_added_vocabulary();
+        let mut t = TokenBytes {
+            bytes: Vec::with_capacity(e.id_space as usize * 6),
+            offsets: Vec::with_capacity(e.id_space as usize + 1),
+            special: vec![false; e.id_space as usize],
+        };
+        t.offsets.push(0);
+        let mut added_ids = e.added.iter().map(|(_, id, _)| *id).peekable();
+        for id in 0..e.id_space {
+            // The engine's own rule: an added token decodes to its (normalised) content.
+            let is_added = added_ids.peek() == Some(&id);
+            if is_added {
+                added_ids.next();
+            }
+            match is_added.then(|| added.simple_id_to_token(id)).flatten() {
+                Some(content) => {
+                    t.special[id as usize] = added.is_special_token(&content);
+                    t.bytes.extend_from_slice(content.as_bytes());
+                }
+                None => {
+                    if let Some(token) = e.tokenizer.get_model().id_to_token(id) {
+                        t.bytes
+                            .extend(token.chars().filter_map(load::tiktoken::char_to_byte));
+                    }
+                }
+            }
+            t.offsets.push(u32::try_from(t.bytes.len()).ok()?);
+        }
+        Some(t)
+    }
 }
 
 const _: fn() = || {
@@ -93,7 +152,7 @@ fn engine_err(e: impl std::fmt::Display) -> Error {
 }
 
 /// transformers' `clean_up_tokenization` (4.57.6), applied in the same order.
-fn clean_up_tokenization(text: String) -> String {
+pub(crate) fn clean_up_tokenization(text: String) -> String {
     const RULES: [(&str, &str); 10] = [
         (" .", "."),
         (" ?", "?"),
@@ -220,6 +279,7 @@ impl Tokenizer {
             eos,
             pad,
             token_to_id: OnceLock::new(),
+            token_bytes: OnceLock::new(),
         })
     }
 
@@ -296,7 +356,7 @@ impl Tokenizer {
         Ok(self.encode(text, false)?.len())
     }
 
-    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+    pub(crate) fn check_ids(&self, ids: &[u32]) -> Result<()> {
         let holes = match &self.engine {
             Engine::Hf(e) => e.holes.as_deref(),
             Engine::Tiktoken(_) => None,
@@ -329,21 +389,41 @@ impl Tokenizer {
     /// # Ok::<(), tinkex::Error>(())
     /// ```
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        let text = self.decode_raw(ids, skip_special_tokens)?;
+        Ok(match &self.engine {
+            Engine::Hf(e) if e.clean_up_tokenization_spaces => clean_up_tokenization(text),
+            _ => text,
+        })
+    }
+
+    /// [`Tokenizer::decode`] without transformers' clean-up (the streaming decoder applies it
+    /// itself).
+    pub(crate) fn decode_raw(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
         self.check_ids(ids)?;
         match &self.engine {
-            Engine::Hf(e) => {
-                let text = e
-                    .tokenizer
-                    .decode(ids, skip_special_tokens)
-                    .map_err(engine_err)?;
-                Ok(if e.clean_up_tokenization_spaces {
-                    clean_up_tokenization(text)
-                } else {
-                    text
-                })
-            }
+            Engine::Hf(e) => e
+                .tokenizer
+                .decode(ids, skip_special_tokens)
+                .map_err(engine_err),
             Engine::Tiktoken(e) => e.decode(ids, skip_special_tokens),
         }
+    }
+
+    /// A streaming decoder: feed ids one at a time as they are sampled, get text as soon as it
+    /// is complete; the pieces join to exactly [`Tokenizer::decode`] of all the ids. See
+    /// [`crate::stream`].
+    pub fn decode_stream(&self, skip_special_tokens: bool) -> crate::stream::DecodeStream<'_> {
+        let (bytes, tiktoken, clean_up) = match &self.engine {
+            Engine::Hf(e) => (
+                self.token_bytes
+                    .get_or_init(|| TokenBytes::build(e))
+                    .as_ref(),
+                None,
+                e.clean_up_tokenization_spaces,
+            ),
+            Engine::Tiktoken(e) => (None, Some(&**e), false),
+        };
+        crate::stream::DecodeStream::new(self, skip_special_tokens, bytes, tiktoken, clean_up)
     }
 
     /// Decodes many id sequences on all cores.

@@ -392,10 +392,17 @@ impl TiktokenEngine {
         Ok(out)
     }
 
+    /// Whether `decode(ids, skip_special_tokens=true)` joins "legacy added tokens" with spaces
+    /// (see the module docs), i.e. is more than UTF-8 over [`TiktokenEngine::decode_bytes`].
+    pub fn has_legacy_added_tokens(&self) -> bool {
+        !self.legacy_added.is_empty()
+    }
+
     /// The raw bytes of `ids` back to back (special ids give their names), without UTF-8
     /// decoding — for incremental (streaming) decoders. With `skip_special_tokens`, the ids
     /// [`Self::skips_on_decode`] reports are left out; the transformers spacing of legacy added
-    /// tokens that [`Self::decode`] applies is not (it is not a byte-level operation).
+    /// tokens that [`Self::decode`] applies is not (it is not a byte-level operation; see
+    /// [`Self::has_legacy_added_tokens`]).
     pub fn decode_bytes(&self, ids: &[u32], skip_special_tokens: bool) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(ids.len().saturating_mul(4));
         for &id in ids {
@@ -920,7 +927,7 @@ fn byte_to_char(b: u8) -> char {
     BYTE_TO_CHAR[b as usize]
 }
 
-fn char_to_byte(c: char) -> Option<u8> {
+pub(crate) fn char_to_byte(c: char) -> Option<u8> {
     let u = c as u32;
     if u < 256 {
         let b = u as u8;
