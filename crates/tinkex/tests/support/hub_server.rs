@@ -103,9 +103,20 @@ impl HubServer {
         // Two listeners: the Hub, and the "CDN" its LFS redirects point at (another origin, as
         // on huggingface.co, so the token must not follow the redirect).
         let hub = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let cdn = TcpListener::bind("127.0.0.1:0").expect("bind");
+        // huggingface_hub compares host names, not ports: the CDN is 127.0.0.2 (all of 127/8 is
+        // loopback on Linux), else `localhost`.
+        let (cdn, cdn_url) = match TcpListener::bind("127.0.0.2:0") {
+            Ok(l) => {
+                let url = format!("http://{}", l.local_addr().unwrap());
+                (l, url)
+            }
+            Err(_) => {
+                let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+                let url = format!("http://localhost:{}", l.local_addr().unwrap().port());
+                (l, url)
+            }
+        };
         let url = format!("http://{}", hub.local_addr().unwrap());
-        let cdn_url = format!("http://{}", cdn.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
         for listener in [hub, cdn] {
             let st = state.clone();
