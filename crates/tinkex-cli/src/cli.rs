@@ -16,7 +16,9 @@ transformers / tiktoken).
 MODEL is a Tinker model name (e.g. meta-llama/Llama-3.1-8B, Qwen/Qwen3-8B), a Hugging Face \
 tokenizer repo id, or a local directory holding tokenizer.json (or tiktoken.model). The Tinker \
 lineup is bundled and works offline; other repos are read from the Hugging Face cache \
-(HF_HUB_CACHE, HF_HOME); nothing is downloaded.
+(HF_HUB_CACHE, HF_HOME) or, when it lacks them, downloaded into it from the Hub (HF_ENDPOINT, \
+HF_TOKEN for gated repos) unless --offline or HF_HUB_OFFLINE=1. A progress bar is drawn on \
+stderr only when stderr is a terminal.
 
 Results go to stdout and nothing else does. Errors go to stderr as one `error: ...` line, \
 sometimes followed by a `hint: ...` line; the exit code is 1 (2 for a bad command line). \
@@ -27,7 +29,9 @@ Examples:
   tinkex encode --model meta-llama/Llama-3.1-8B 'Hello world'   # [128000,9906,1917]
   tinkex decode --model meta-llama/Llama-3.1-8B 9906 1917       # Hello world
   tinkex count --model Qwen/Qwen3-8B essay.txt
-  tinkex resolve moonshotai/Kimi-K2.5 --json";
+  tinkex resolve moonshotai/Kimi-K2.5 --json
+  tinkex cache prefetch Qwen/Qwen2.5-7B-Instruct
+  tinkex cache list";
 
 /// `tinkex`: the tinkex command-line program.
 #[derive(Debug, Parser)]
@@ -42,6 +46,11 @@ Examples:
     arg_required_else_help = true
 )]
 pub struct Cli {
+    /// Never use the network: bundled tokenizers and the Hugging Face cache only (like
+    /// HF_HUB_OFFLINE=1).
+    #[arg(long, global = true)]
+    pub offline: bool,
+
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -54,6 +63,53 @@ pub enum Command {
     Encode(EncodeArgs),
     Decode(DecodeArgs),
     Count(CountArgs),
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `tinkex cache`.
+#[derive(Debug, Subcommand)]
+#[command(
+    about = "List, download or remove tokenizers in the Hugging Face cache",
+    long_about = "\
+List, download or remove tokenizers in the Hugging Face cache that Python's huggingface_hub \
+also uses: HF_HUB_CACHE, else HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else \
+$XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub."
+)]
+pub enum CacheCommand {
+    /// Show the model repos in the cache: refs, snapshots, files and sizes.
+    #[command(long_about = "\
+Show the model repos in the Hugging Face cache: size, refs (revision → commit), and each \
+snapshot's files with their sizes. With --json, one JSON array:
+  [{\"repo\":\"...\",\"path\":\"...\",\"size\":N,\"refs\":{\"main\":\"<commit>\"},\
+\"snapshots\":[{\"commit\":\"...\",\"files\":[{\"name\":\"...\",\"size\":N}]}]}]")]
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the tokenizer files of MODELs' repos from the cache.
+    #[command(long_about = "\
+Remove the tokenizer files (tokenizer.json, tiktoken.model, tokenizer_config.json) of each \
+MODEL's tokenizer repo from every snapshot in the cache, with the blobs no other file uses and \
+the refs left pointing at nothing. Other files of the repo (e.g. weights Python downloaded) are \
+kept.")]
+    Rm {
+        /// Model names or tokenizer repo ids.
+        #[arg(value_name = "MODEL", required = true)]
+        models: Vec<String>,
+    },
+    /// Download MODELs' tokenizers into the cache (checking the Hub for a newer commit).
+    #[command(long_about = "\
+Download each MODEL's tokenizer into the Hugging Face cache, as `encode` would on first use, \
+even when tinkex bundles it. A branch revision is looked up on the Hub, so this also refreshes; \
+if the Hub cannot be reached, the cached copy is used with a warning. Prints one line per \
+MODEL: REPO@COMMIT and the snapshot directory.")]
+    Prefetch {
+        /// Model names or tokenizer repo ids.
+        #[arg(value_name = "MODEL", required = true)]
+        models: Vec<String>,
+    },
 }
 
 /// `tinkex resolve`.

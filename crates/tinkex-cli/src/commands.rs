@@ -19,10 +19,16 @@ const BATCH_BYTES: usize = 8 << 20;
 const READ_AHEAD: usize = 2 * BATCH_LINES;
 
 /// Runs `command`, writing its results to `out`.
-pub fn run(command: Command, out: &mut Output) -> Result<()> {
+pub fn run(command: Command, offline: bool, out: &mut Output) -> Result<()> {
     // The environment is read here, once.
-    let cache = TokenizerCache::new(tinkex::Config::from_env());
+    let mut config = tinkex::Config::from_env();
+    if offline {
+        config = config.with_offline(true);
+    }
+    let observer = crate::progress::observer();
+    let cache = TokenizerCache::new(config).with_observer(observer.clone());
     match command {
+        Command::Cache(c) => crate::cache_cmd::run(c, &cache, &*observer, out),
         Command::Resolve(args) => resolve(args, &cache, out),
         Command::Encode(args) => encode(args, &cache, out),
         Command::Decode(args) => decode(args, &cache, out),

@@ -1,9 +1,11 @@
 //! `tinkex`: encode, decode and count tokens, and show which tokenizer a model uses, from the
 //! command line. See `tinkex --help`.
 
+mod cache_cmd;
 mod cli;
 mod commands;
 mod parse;
+mod progress;
 mod report;
 mod stream;
 
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
     // Usage errors exit here with code 2 (and --help / --version with 0).
     let cli = cli::Cli::parse();
     let mut out = stream::Output::stdout();
-    match commands::run(cli.command, &mut out).and_then(|()| out.flush()) {
+    match commands::run(cli.command, cli.offline, &mut out).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // Keep what was produced before the error (e.g. the JSON Lines before a bad line).

@@ -71,9 +71,8 @@ fn one_line(s: &str) -> String {
 }
 
 const LOCATIONS: &str =
-    "MODEL can be a model or tokenizer repo id bundled with tinkex or present in \
-                         the Hugging Face cache (HF_HUB_CACHE, HF_HOME), or a local directory with \
-                         tokenizer.json";
+    "MODEL can be a model or tokenizer repo id (bundled, in the Hugging Face cache, or on the \
+                         Hub at HF_ENDPOINT), or a local directory with tokenizer.json";
 
 /// What to suggest for a library error.
 fn library_hint(e: &tinkex::Error) -> Option<String> {
@@ -84,7 +83,16 @@ fn library_hint(e: &tinkex::Error) -> Option<String> {
              tiktoken.model and tokenizer_config.json"
                 .to_owned()
         }
-        E::NotFound { .. } | E::Offline { .. } => LOCATIONS.to_owned(),
+        E::NotFound { .. } => LOCATIONS.to_owned(),
+        E::Offline { .. } => "drop --offline and unset HF_HUB_OFFLINE to download it, or pass a \
+                              local directory as MODEL"
+            .to_owned(),
+        E::RevisionNotFound { repo, .. } => {
+            format!("see the branches and tags of `{repo}` on its Hub page")
+        }
+        E::Network { .. } => "tokenizers already in the Hugging Face cache still work with \
+                              --offline; `tinkex cache list` shows them"
+            .to_owned(),
         E::PrivateTokenizer { .. } => {
             "its files are not public; if you have them, pass their local directory as MODEL"
                 .to_owned()

@@ -64,6 +64,7 @@ pub struct CacheStats {
 /// [`crate::tokenizer`]; build your own for an explicit [`Config`].
 pub struct TokenizerCache {
     config: Config,
+    observer: Option<Arc<crate::hub::Observer>>,
     slots: RwLock<HashMap<CacheKey, Arc<Slot>>>,
     aliases: RwLock<HashMap<String, Arc<Tokenizer>>>,
     registered: RwLock<HashMap<String, Arc<Tokenizer>>>,
@@ -101,6 +102,7 @@ impl TokenizerCache {
     pub fn new(config: Config) -> Self {
         TokenizerCache {
             config,
+            observer: None,
             slots: RwLock::default(),
             aliases: RwLock::default(),
             registered: RwLock::default(),
@@ -116,6 +118,12 @@ impl TokenizerCache {
     pub fn global() -> &'static TokenizerCache {
         static GLOBAL: OnceLock<TokenizerCache> = OnceLock::new();
         GLOBAL.get_or_init(|| TokenizerCache::new(Config::from_env()))
+    }
+
+    /// Sends download progress, retries and warnings of Hub downloads to `observer`.
+    pub fn with_observer(mut self, observer: Arc<crate::hub::Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The configuration.
@@ -182,7 +190,8 @@ impl TokenizerCache {
                     revision: spec.revision.clone(),
                 };
                 self.get_or_load_with(key, || {
-                    let files = source::hub_files(spec, &self.config)?;
+                    let files =
+                        source::hub_files_with(spec, &self.config, self.observer.as_deref())?;
                     Tokenizer::from_files_with(
                         files,
                         spec.tokenizer_id.clone(),

@@ -1,7 +1,9 @@
 //! Library configuration. The environment is read here and nowhere else: [`Config::from_env`]
 //! reads each variable below once; everything else in the library takes a `Config`.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// `HF_HUB_OFFLINE`: `1`/`true`/`yes`/`on` → never touch the network.
 pub const ENV_HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
@@ -18,8 +20,89 @@ pub const ENV_HOME: &str = "HOME";
 /// `TINKEX_CACHE_DIR`: where tinkex keeps prepared tokenizers (default
 /// `$XDG_CACHE_HOME/tinkex`, else `~/.cache/tinkex`); empty or `off` disables that cache.
 pub const ENV_TINKEX_CACHE_DIR: &str = "TINKEX_CACHE_DIR";
+/// `HF_ENDPOINT`: the Hub's base URL (default [`DEFAULT_ENDPOINT`]); downloads are
+/// `{endpoint}/{repo}/resolve/{revision}/{file}`.
+pub const ENV_HF_ENDPOINT: &str = "HF_ENDPOINT";
+/// `HF_TOKEN`: a Hugging Face access token, sent as `Authorization: Bearer` (highest priority).
+pub const ENV_HF_TOKEN: &str = "HF_TOKEN";
+/// `HF_TOKEN_PATH`: a file holding the token (default `$HF_HOME/token`, as `hf auth login` writes).
+pub const ENV_HF_TOKEN_PATH: &str = "HF_TOKEN_PATH";
+/// `HF_HUB_ETAG_TIMEOUT`: seconds to wait for the Hub's answer about a file (default 10).
+pub const ENV_HF_HUB_ETAG_TIMEOUT: &str = "HF_HUB_ETAG_TIMEOUT";
+/// `HF_HUB_DOWNLOAD_TIMEOUT`: seconds a download may stall before it is retried (default 10).
+pub const ENV_HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
 /// `TINKEX_NO_BUNDLED`: `1` → ignore the tokenizers compiled into the library.
 pub const ENV_TINKEX_NO_BUNDLED: &str = "TINKEX_NO_BUNDLED";
+
+/// The Hub used when `HF_ENDPOINT` is not set.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// A Hugging Face access token. Its `Debug` output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a token (surrounding whitespace removed); `None` when it is empty.
+    pub fn new(token: impl AsRef<str>) -> Option<Token> {
+        let t = token.as_ref().trim();
+        (!t.is_empty()).then(|| Token(t.to_owned()))
+    }
+
+    /// The token itself.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// How failed Hub requests are retried: connection errors, timeouts, 408, 429 (after its
+/// `Retry-After`) and 5xx, with capped exponential backoff and jitter, within a total budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// The wait before the first retry; doubled for each further one.
+    pub base_delay: Duration,
+    /// No single wait is longer than this (a longer `Retry-After` is honoured up to `budget`).
+    pub max_delay: Duration,
+    /// Waiting stops once this much time has been spent waiting for one request.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 6 attempts, 0.5 s doubling to at most 8 s, at most 60 s of waiting in all.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            budget: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy with the given attempts and delays (tests use short ones).
+    pub fn new(
+        max_attempts: u32,
+        base_delay: Duration,
+        max_delay: Duration,
+        budget: Duration,
+    ) -> Self {
+        RetryPolicy {
+            max_attempts: max_attempts.max(1),
+            base_delay,
+            max_delay,
+            budget,
+        }
+    }
+}
 
 /// How the library finds tokenizers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,16 +116,31 @@ pub struct Config {
     pub hub_cache: Option<PathBuf>,
     /// tinkex's own cache of prepared tokenizers (faster loads in later processes); `None` = off.
     pub prepared_cache: Option<PathBuf>,
+    /// The Hub's base URL, without a trailing `/`.
+    pub endpoint: String,
+    /// The access token for gated and private repos.
+    pub token: Option<Token>,
+    /// How long to wait for the Hub's answer about a file (connect + headers).
+    pub metadata_timeout: Duration,
+    /// How long a download may stall (no bytes) before it is retried.
+    pub download_timeout: Duration,
+    /// Retries of failed requests.
+    pub retry: RetryPolicy,
 }
 
 impl Default for Config {
-    /// Bundled tokenizers on, offline off, no hub cache.
+    /// Bundled tokenizers on, offline off, no hub cache, the public Hub, no token, 10 s timeouts.
     fn default() -> Self {
         Config {
             offline: false,
             use_bundled: true,
             hub_cache: None,
             prepared_cache: None,
+            endpoint: DEFAULT_ENDPOINT.to_owned(),
+            token: None,
+            metadata_timeout: Duration::from_secs(10),
+            download_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -61,6 +159,8 @@ impl Config {
     }
 
     /// Like [`Config::from_env`], with the variables supplied by `var` (for tests and embedding).
+    /// A token file named by `HF_TOKEN_PATH` (or `$HF_HOME/token`) is read here too; a
+    /// timeout that is not a positive number of seconds keeps its default.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
         let raw = var;
         // An empty variable counts as unset (as huggingface_hub treats them), except where noted.
@@ -72,6 +172,33 @@ impl Config {
                 .map(|x| PathBuf::from(x).join("tinkex"))
                 .or_else(|| var(ENV_HOME).map(|h| PathBuf::from(h).join(".cache").join("tinkex"))),
         };
+        let defaults = Config::default();
+        // huggingface_hub's HF_HOME: $HF_HOME, else $XDG_CACHE_HOME/huggingface, else
+        // ~/.cache/huggingface.
+        let hf_home = var(ENV_HF_HOME).map(PathBuf::from).or_else(|| {
+            var(ENV_XDG_CACHE_HOME)
+                .map(|x| PathBuf::from(x).join("huggingface"))
+                .or_else(|| {
+                    var(ENV_HOME).map(|h| PathBuf::from(h).join(".cache").join("huggingface"))
+                })
+        });
+        let token = var(ENV_HF_TOKEN).and_then(Token::new).or_else(|| {
+            let path = var(ENV_HF_TOKEN_PATH)
+                .map(PathBuf::from)
+                .or_else(|| hf_home.as_ref().map(|h| h.join("token")))?;
+            std::fs::read_to_string(path).ok().and_then(Token::new)
+        });
+        let seconds = |name: &str, default: Duration| {
+            var(name)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(Duration::from_secs_f64)
+                .unwrap_or(default)
+        };
+        let endpoint = var(ENV_HF_ENDPOINT)
+            .map(|e| e.trim().trim_end_matches('/').to_owned())
+            .filter(|e| !e.is_empty())
+            .unwrap_or(defaults.endpoint);
         let hub_cache = var(ENV_HF_HUB_CACHE)
             .or_else(|| var(ENV_HUGGINGFACE_HUB_CACHE))
             .map(PathBuf::from)
@@ -92,6 +219,11 @@ impl Config {
             use_bundled: !var(ENV_TINKEX_NO_BUNDLED).is_some_and(|v| truthy(&v)),
             hub_cache,
             prepared_cache,
+            endpoint,
+            token,
+            metadata_timeout: seconds(ENV_HF_HUB_ETAG_TIMEOUT, defaults.metadata_timeout),
+            download_timeout: seconds(ENV_HF_HUB_DOWNLOAD_TIMEOUT, defaults.download_timeout),
+            retry: defaults.retry,
         }
     }
 
@@ -116,6 +248,31 @@ impl Config {
     /// Sets [`Config::hub_cache`].
     pub fn with_hub_cache(mut self, dir: Option<PathBuf>) -> Self {
         self.hub_cache = dir;
+        self
+    }
+
+    /// Sets [`Config::endpoint`] (a trailing `/` is removed).
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = endpoint.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Sets [`Config::token`] (an empty token is none).
+    pub fn with_token(mut self, token: Option<&str>) -> Self {
+        self.token = token.and_then(Token::new);
+        self
+    }
+
+    /// Sets [`Config::metadata_timeout`] and [`Config::download_timeout`].
+    pub fn with_timeouts(mut self, metadata: Duration, download: Duration) -> Self {
+        self.metadata_timeout = metadata;
+        self.download_timeout = download;
+        self
+    }
+
+    /// Sets [`Config::retry`].
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 }
@@ -178,5 +335,53 @@ mod tests {
             None
         );
         assert_eq!(cfg(&[(ENV_TINKEX_CACHE_DIR, "off")]).prepared_cache, None);
+    }
+
+    #[test]
+    fn endpoint_and_timeouts() {
+        assert_eq!(cfg(&[]).endpoint, DEFAULT_ENDPOINT);
+        assert_eq!(
+            cfg(&[(ENV_HF_ENDPOINT, "http://127.0.0.1:9/")]).endpoint,
+            "http://127.0.0.1:9"
+        );
+        let c = cfg(&[
+            (ENV_HF_HUB_ETAG_TIMEOUT, "2.5"),
+            (ENV_HF_HUB_DOWNLOAD_TIMEOUT, "x"),
+        ]);
+        assert_eq!(c.metadata_timeout, Duration::from_millis(2500));
+        assert_eq!(c.download_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn token_precedence_and_redaction() {
+        let dir = std::env::temp_dir().join(format!("tinkex-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), "hf_home_token\n").unwrap();
+        std::fs::write(dir.join("other"), "hf_path_token").unwrap();
+        let home = dir.to_str().unwrap();
+        let other = dir.join("other");
+        let other = other.to_str().unwrap();
+        let t = |c: Config| c.token.map(|t| t.secret().to_owned());
+        assert_eq!(
+            t(cfg(&[(ENV_HF_HOME, home)])).as_deref(),
+            Some("hf_home_token")
+        );
+        assert_eq!(
+            t(cfg(&[(ENV_HF_HOME, home), (ENV_HF_TOKEN_PATH, other)])).as_deref(),
+            Some("hf_path_token")
+        );
+        assert_eq!(
+            t(cfg(&[
+                (ENV_HF_HOME, home),
+                (ENV_HF_TOKEN_PATH, other),
+                (ENV_HF_TOKEN, "hf_x")
+            ]))
+            .as_deref(),
+            Some("hf_x")
+        );
+        assert_eq!(t(cfg(&[(ENV_HF_TOKEN, " ")])), None);
+        let shown = format!("{:?}", cfg(&[(ENV_HF_TOKEN, "hf_secret")]));
+        assert!(!shown.contains("hf_secret"), "{shown}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -38,11 +38,44 @@ pub enum Error {
         detail: String,
     },
 
-    /// The repository is gated or private and needs a token.
-    #[error("`{repo}` requires authentication: set HF_TOKEN to a token with access to it")]
+    /// The repository is gated or private: the Hub answered 401/403 (without saying the repo does
+    /// not exist).
+    #[error("{}", auth_message(repo, *token_sent))]
     AuthRequired {
         /// The repository id.
         repo: String,
+        /// Whether a token was sent (and refused).
+        token_sent: bool,
+    },
+
+    /// The repository exists but has no such branch, tag or commit.
+    #[error("revision `{revision}` not found in `{repo}`: check the branch, tag or commit hash")]
+    RevisionNotFound {
+        /// The repository id.
+        repo: String,
+        /// The revision asked for.
+        revision: String,
+    },
+
+    /// The Hub could not be reached (connection refused, DNS, timeouts, a body cut short), after
+    /// the retries of [`crate::config::RetryPolicy`].
+    #[error("cannot reach {url}: {message}; check the network or HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use only the cache")]
+    Network {
+        /// The URL requested.
+        url: String,
+        /// What failed, last attempt first.
+        message: String,
+    },
+
+    /// The Hub answered with an HTTP status tinkex cannot act on (after retrying 429 and 5xx).
+    #[error("HTTP {status} from {url}: {message}")]
+    Http {
+        /// The status code.
+        status: u16,
+        /// The URL requested.
+        url: String,
+        /// The Hub's `X-Error-Message`, or what was expected.
+        message: String,
     },
 
     /// Reading a file or directory failed.
@@ -104,6 +137,21 @@ pub enum Error {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn auth_message(repo: &str, token_sent: bool) -> String {
+    if token_sent {
+        format!(
+            "`{repo}` is gated or private and the Hub refused the token (from HF_TOKEN, \
+             HF_TOKEN_PATH or $HF_HOME/token): accept the repo's terms on its Hub page, or set \
+             HF_TOKEN to a token with access to it"
+        )
+    } else {
+        format!(
+            "`{repo}` is gated or private: set HF_TOKEN to a Hugging Face token with access to it \
+             (or log in with `hf auth login`)"
+        )
+    }
+}
 
 impl Error {
     pub(crate) fn parse(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {

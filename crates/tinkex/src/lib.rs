@@ -2,7 +2,7 @@
 //!
 //! Given a Tinker model — a base-model name like `Qwen/Qwen3-8B`, a training model, a sampler —
 //! tinkex finds the tokenizer that model really uses ([`resolve`]), gets its files ([`source`]:
-//! bundled, local, Hugging Face cache), builds the engine ([`load`]), keeps one shared instance
+//! bundled, local, Hugging Face cache, downloaded from the Hub by [`hub`]), builds the engine ([`load`]), keeps one shared instance
 //! per process ([`cache`]) and encodes/decodes exactly as Python's transformers / tiktoken do
 //! ([`tokenizer`]). [`types`] has Tinker's `ModelInput`.
 #![warn(missing_docs)]
@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod hub;
 pub mod load;
 pub mod resolve;
 pub mod source;

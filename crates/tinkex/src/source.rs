@@ -218,73 +218,67 @@ pub fn local(path: &Path) -> Result<TokenizerFiles> {
     })
 }
 
-/// True for a 40-hex-digit commit hash.
-fn is_commit_hash(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The snapshot directory of `spec` in a Hugging Face hub cache, if the cache has one:
-/// `models--{org}--{name}/snapshots/{commit}`, the commit taken from `refs/{revision}` unless the
-/// revision is itself a commit hash (huggingface_hub's layout).
+/// The snapshot directory of `spec` in a Hugging Face hub cache, if the cache has one with the
+/// main file: `models--{org}--{name}/snapshots/{commit}`, the commit taken from
+/// `refs/{revision}` unless the revision is itself a commit hash (huggingface_hub's layout).
 pub fn hub_cache_snapshot(cache: &Path, spec: &crate::resolve::TokenizerSpec) -> Option<PathBuf> {
-    let repo_dir = cache.join(format!("models--{}", spec.tokenizer_id.replace('/', "--")));
-    let revision = spec.revision.as_deref().unwrap_or("main");
-    let commit = if is_commit_hash(revision) {
-        revision.to_owned()
-    } else {
-        let r = std::fs::read_to_string(repo_dir.join("refs").join(revision)).ok()?;
-        let r = r.trim().to_owned();
-        if !is_commit_hash(&r) {
-            return None;
-        }
-        r
-    };
-    let dir = repo_dir.join("snapshots").join(commit);
-    let main = match spec.format {
-        TokenizerFormat::TokenizerJson => "tokenizer.json",
-        TokenizerFormat::Tiktoken => "tiktoken.model",
-    };
-    dir.join(main).is_file().then_some(dir)
+    let repo = crate::hub::layout::RepoDir::new(cache, &spec.tokenizer_id);
+    let commit = repo.commit_for(spec.revision_or_default())?;
+    let (main, _) = crate::hub::tokenizer_files(spec.format);
+    repo.pointer(&commit, main)
+        .is_file()
+        .then(|| repo.snapshot(&commit))
 }
 
-/// The files for a Hub tokenizer: bundled first (the default revision only), then the local
-/// Hugging Face hub cache. Downloading is not done here.
+/// The files for a Hub tokenizer, with no observer: see [`hub_files_with`].
 pub fn hub_files(
     spec: &crate::resolve::TokenizerSpec,
     config: &crate::config::Config,
+) -> Result<TokenizerFiles> {
+    hub_files_with(spec, config, None)
+}
+
+/// The files for a Hub tokenizer: bundled first (the default revision only), then the Hugging
+/// Face hub cache (its blob checked against its sha256 name), then — unless offline — a
+/// download into that cache ([`crate::hub::fetch`]), reporting progress to `observer`.
+pub fn hub_files_with(
+    spec: &crate::resolve::TokenizerSpec,
+    config: &crate::config::Config,
+    observer: Option<&crate::hub::Observer>,
 ) -> Result<TokenizerFiles> {
     if config.use_bundled && spec.revision.is_none() {
         if let Some(b) = bundled(&spec.tokenizer_id) {
             return b.files();
         }
     }
+    let (main, _) = crate::hub::tokenizer_files(spec.format);
     if let Some(cache) = &config.hub_cache {
         if let Some(dir) = hub_cache_snapshot(cache, spec) {
-            return local(&dir);
+            match crate::hub::layout::verify_pointer(&dir.join(main)) {
+                Ok(()) => return local(&dir),
+                Err(problem) => {
+                    // Never trust it; a download replaces it.
+                    crate::hub::layout::remove_files(cache, &spec.tokenizer_id, &[main])?;
+                    let message = format!("removed a corrupt cached file: {problem}");
+                    crate::hub::emit(
+                        observer,
+                        &crate::hub::HubEvent::Warning { message: &message },
+                    );
+                    if config.offline {
+                        return Err(Error::Offline {
+                            detail: format!(
+                                "{message}; go online to download `{}` again",
+                                spec.tokenizer_id
+                            ),
+                        });
+                    }
+                }
+            }
         }
     }
-    let at = spec
-        .revision
-        .as_deref()
-        .map(|r| format!(" at revision {r}"))
-        .unwrap_or_default();
-    let cache = config
-        .hub_cache
-        .as_ref()
-        .map(|c| format!("not in the Hugging Face cache ({})", c.display()))
-        .unwrap_or_else(|| "no Hugging Face cache directory is set".to_owned());
-    let detail = format!(
-        "`{}`{at} is not bundled with tinkex and {cache}; downloading from the Hub is not \
-         supported by this build — fetch it with `huggingface-cli download {} tokenizer.json \
-         tokenizer_config.json`, or pass a local directory",
-        spec.tokenizer_id, spec.tokenizer_id
-    );
     if config.offline {
-        Err(Error::Offline { detail })
-    } else {
-        Err(Error::NotFound {
-            id: spec.tokenizer_id.clone(),
-            detail,
-        })
+        return Err(crate::hub::offline_error(spec, config));
     }
+    let dir = crate::hub::fetch(spec, config, observer)?;
+    local(&dir)
 }
