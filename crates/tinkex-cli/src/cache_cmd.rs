@@ -124,7 +124,7 @@ fn list(cache: &TokenizerCache, as_json: bool, out: &mut Output) -> Result<()> {
     }
     if repos.is_empty() {
         // Say so on stderr: stdout stays empty for scripts.
-        eprintln!("no model repos in {}", dir.display());
+        crate::progress::eprintln_quiet(&format!("no model repos in {}", dir.display()));
     }
     out.write(text.as_bytes())
 }

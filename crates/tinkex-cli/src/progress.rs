@@ -71,7 +71,7 @@ pub fn observer() -> Arc<Observer> {
     })
 }
 
-fn eprintln_quiet(line: &str) {
+pub fn eprintln_quiet(line: &str) {
     // A closed stderr leaves nothing sensible to do.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

@@ -48,6 +48,7 @@ fn command(e: &Env, endpoint: &str, args: &[&str]) -> Command {
         .env("HF_HOME", &e.home)
         .env("HF_ENDPOINT", endpoint)
         .env("TINKEX_NO_BUNDLED", "1")
+        .env("TINKEX_CACHE_DIR", "off")
         .env_remove("HF_HUB_OFFLINE")
         .env_remove("HF_TOKEN")
         .env_remove("HF_TOKEN_PATH")
