@@ -112,6 +112,25 @@ MODEL: REPO@COMMIT and the snapshot directory.")]
     },
 }
 
+/// Which tokenizer to use: exactly one of a model name, a Tinker training model id or a Tinker
+/// sampler id.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Target {
+    #[arg(short, long, value_name = "MODEL", help = MODEL_HELP)]
+    pub model: Option<String>,
+
+    /// A Tinker training model id (`<session>:train:<n>`): use the tokenizer the Tinker API
+    /// reports for it (get_info; needs TINKER_API_KEY, and TINKER_BASE_URL if not the default).
+    #[arg(long, value_name = "ID")]
+    pub training_model_id: Option<String>,
+
+    /// A Tinker sampler id (`<session>:sample:<n>`): use the tokenizer of its base model
+    /// (needs TINKER_API_KEY, and TINKER_BASE_URL if not the default).
+    #[arg(long, value_name = "ID")]
+    pub sampler_id: Option<String>,
+}
+
 /// `tinkex resolve`.
 #[derive(Debug, Args)]
 #[command(
@@ -122,19 +141,51 @@ Show which tokenizer a model uses, by tinkex's resolution rules (no files are lo
 Prints the tokenizer repo id, followed by `@REVISION` when the revision is pinned (e.g. Kimi), \
 or the path for a local directory. With --json, prints one JSON object:
   {\"tokenizer_id\":\"...\",\"revision\":\"...\"|null,\"format\":\"tokenizer.json\"|\"tiktoken\",\
-\"rule\":\"...\",\"model\":\"<MODEL as given>\"}
-where rule is one of local_path, server_tokenizer_id, llama3, strip_variant, kimi, repo_id.",
+\"rule\":\"...\",\"model\":\"<MODEL as given>\",\"source\":\"...\"}
+where rule is one of local_path, server_tokenizer_id, llama3, strip_variant, kimi, repo_id, and \
+source is model_name (MODEL, or a training model's model_data.model_name), server_tokenizer_id \
+(a training model's model_data.tokenizer_id) or sampler_base_model. With --training-model-id or \
+--sampler-id, the Tinker API is asked (TINKER_API_KEY, TINKER_BASE_URL) and \"model\" is the \
+model name it reported.",
     after_help = "\
 Examples:
   tinkex resolve meta-llama/Llama-3.1-8B
       thinkingmachineslabinc/meta-llama-3-instruct-tokenizer
   tinkex resolve moonshotai/Kimi-K2.5 --json
-  tinkex resolve Qwen/Qwen3-8B --tokenizer-id Qwen/Qwen3-8B-Base"
+  tinkex resolve Qwen/Qwen3-8B --tokenizer-id Qwen/Qwen3-8B-Base
+  tinkex resolve --training-model-id SESSION:train:0 --json
+  tinkex resolve --sampler-id SESSION:sample:0"
 )]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("target")
+        .required(true)
+        .multiple(false)
+        .args(["model", "training_model_id", "sampler_id"])
+))]
 pub struct ResolveArgs {
-    /// Model name, tokenizer repo id, or local tokenizer directory.
+    /// Model name, tokenizer repo id, or local tokenizer directory (or give --training-model-id
+    /// or --sampler-id instead).
     #[arg(value_name = "MODEL")]
-    pub model: String,
+    pub model: Option<String>,
+
+    /// A Tinker training model id: show the tokenizer the Tinker API reports for it.
+    #[arg(
+        long,
+        value_name = "ID",
+        group = "target",
+        conflicts_with = "tokenizer_id"
+    )]
+    pub training_model_id: Option<String>,
+
+    /// A Tinker sampler id: show the tokenizer of its base model.
+    #[arg(
+        long,
+        value_name = "ID",
+        group = "target",
+        conflicts_with = "tokenizer_id"
+    )]
+    pub sampler_id: Option<String>,
 
     /// The tokenizer id the Tinker server reports for the model (`get_info`'s
     /// model_data.tokenizer_id); it wins over the model-name rules.
@@ -174,8 +225,8 @@ Examples:
   printf '{\"text\":\"a\"}\\n{\"text\":\"b\"}\\n' | tinkex encode --model Qwen/Qwen3-8B --jsonl"
 )]
 pub struct EncodeArgs {
-    #[arg(short, long, value_name = "MODEL", help = MODEL_HELP)]
-    pub model: String,
+    #[command(flatten)]
+    pub target: Target,
 
     /// Do not add special tokens such as BOS (Python's add_special_tokens=False).
     #[arg(long)]
@@ -218,8 +269,8 @@ Examples:
       {\"text\":\"Hello\"}"
 )]
 pub struct DecodeArgs {
-    #[arg(short, long, value_name = "MODEL", help = MODEL_HELP)]
-    pub model: String,
+    #[command(flatten)]
+    pub target: Target,
 
     /// Leave special tokens (BOS, <|im_end|>, ...) out of the text.
     #[arg(long)]
@@ -258,8 +309,8 @@ Examples:
       2"
 )]
 pub struct CountArgs {
-    #[arg(short, long, value_name = "MODEL", help = MODEL_HELP)]
-    pub model: String,
+    #[command(flatten)]
+    pub target: Target,
 
     /// The file to count (`-` or absent: stdin).
     #[arg(value_name = "FILE")]

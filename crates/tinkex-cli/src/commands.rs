@@ -7,7 +7,12 @@ use anyhow::{Context, Result};
 use tinkex::cache::TokenizerCache;
 use tinkex::resolve::{Resolution, TokenizerFormat};
 
-use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs};
+use std::sync::Arc;
+
+use tinkex::client::{ClientConfig, ServiceClient, TokenizerSource};
+use tinkex::Tokenizer;
+
+use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs, Target};
 use crate::parse::{ids_record, parse_ids, text_record, to_u32};
 use crate::stream::{read_file, read_stdin, stdin_words, Lines, Output};
 
@@ -36,8 +41,62 @@ pub fn run(command: Command, offline: bool, out: &mut Output) -> Result<()> {
     }
 }
 
+/// A Tinker API client from the environment (read here, once).
+fn service() -> Result<ServiceClient> {
+    Ok(ServiceClient::new(ClientConfig::from_env())?)
+}
+
+/// The tokenizer `target` names.
+fn load(target: &Target, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
+    if let Some(id) = &target.training_model_id {
+        return Ok(service()?.training_client(id).get_tokenizer_with(cache)?);
+    }
+    if let Some(id) = &target.sampler_id {
+        return Ok(service()?.sampling_client(id).get_tokenizer_with(cache)?);
+    }
+    match &target.model {
+        Some(model) => Ok(cache.get_or_load(model)?),
+        // clap requires one of the three.
+        None => Err(crate::report::fail(
+            "no model given",
+            Some("pass --model, --training-model-id or --sampler-id"),
+        )),
+    }
+}
+
 fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
-    let resolution = cache.resolve(&args.model, args.tokenizer_id.as_deref())?;
+    let (resolution, source, model) = if let Some(id) = &args.training_model_id {
+        let training = service()?.training_client(id);
+        let (r, source) = training.resolve_tokenizer(cache)?;
+        let info = training.get_info()?;
+        let name = info
+            .model_data
+            .model_name
+            .or(info.model_name)
+            .unwrap_or_else(|| id.clone());
+        (r, source, name)
+    } else if let Some(id) = &args.sampler_id {
+        let sampler = service()?.sampling_client(id);
+        let (r, source) = sampler.resolve_tokenizer(cache)?;
+        (r, source, sampler.get_base_model()?)
+    } else {
+        let Some(model) = args.model.clone() else {
+            return Err(crate::report::fail(
+                "no model given",
+                Some("pass MODEL, --training-model-id or --sampler-id"),
+            ));
+        };
+        let source = if args.tokenizer_id.is_some() {
+            TokenizerSource::ServerTokenizerId
+        } else {
+            TokenizerSource::ModelName
+        };
+        (
+            cache.resolve(&model, args.tokenizer_id.as_deref())?,
+            source,
+            model,
+        )
+    };
     let rule = resolution.rule().as_str();
     let (id, revision, format) = match resolution {
         // Nothing is registered in the CLI's cache, so this does not happen.
@@ -50,12 +109,13 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
     };
     let text = if args.json {
         format!(
-            "{{\"tokenizer_id\":{},\"revision\":{},\"format\":{},\"rule\":{},\"model\":{}}}\n",
+            "{{\"tokenizer_id\":{},\"revision\":{},\"format\":{},\"rule\":{},\"model\":{},\"source\":{}}}\n",
             serde_json::to_string(&id)?,
             serde_json::to_string(&revision)?,
             serde_json::to_string(format.as_str())?,
             serde_json::to_string(rule)?,
-            serde_json::to_string(&args.model)?,
+            serde_json::to_string(&model)?,
+            serde_json::to_string(source.as_str())?,
         )
     } else {
         match revision {
@@ -69,7 +129,7 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
 fn encode(args: EncodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
     let add_special = !args.no_special_tokens;
     if args.jsonl {
-        let tok = cache.get_or_load(&args.model)?;
+        let tok = load(&args.target, cache)?;
         return jsonl(text_record, out, |batch, out| {
             let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
             match tok.encode_batch(&texts, add_special) {
@@ -88,7 +148,7 @@ fn encode(args: EncodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<
         Some(text) => text,
         None => read_stdin()?,
     };
-    let tok = cache.get_or_load(&args.model)?;
+    let tok = load(&args.target, cache)?;
     let ids = tok.encode(&text, add_special)?;
     out.ids(&ids)?;
     out.write(b"\n")
@@ -100,7 +160,7 @@ fn decode(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<
         return decode_stream(args, cache, out);
     }
     if args.jsonl {
-        let tok = cache.get_or_load(&args.model)?;
+        let tok = load(&args.target, cache)?;
         let vocab_size = tok.vocab_size();
         let parse = move |n: usize, line: &str| -> Result<Vec<u32>> {
             to_u32(&ids_record(n, line)?, vocab_size).with_context(|| format!("line {n}"))
@@ -124,7 +184,7 @@ fn decode(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<
         args.ids.join(" ")
     };
     let ids = parse_ids(&raw)?;
-    let tok = cache.get_or_load(&args.model)?;
+    let tok = load(&args.target, cache)?;
     let ids = to_u32(&ids, tok.vocab_size())?;
     let text = tok.decode(&ids, skip_special)?;
     out.write(text.as_bytes())
@@ -132,7 +192,7 @@ fn decode(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<
 
 /// `decode --stream`: pieces as they complete (see the flag's help).
 fn decode_stream(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
-    let tok = cache.get_or_load(&args.model)?;
+    let tok = load(&args.target, cache)?;
     let skip = args.skip_special_tokens;
     let vocab_size = tok.vocab_size();
     if args.jsonl {
@@ -180,7 +240,7 @@ fn count(args: CountArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()
         Some(path) => read_file(path)?,
         None => read_stdin()?,
     };
-    let tok = cache.get_or_load(&args.model)?;
+    let tok = load(&args.target, cache)?;
     // One piece: splitting the text would change the tokens at the splits.
     let n = tok.count(&text)?;
     out.write(format!("{n}\n").as_bytes())

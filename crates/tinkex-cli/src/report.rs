@@ -119,7 +119,20 @@ fn library_hint(e: &tinkex::Error) -> Option<String> {
                 )
             }
         }
+        E::Config { name, .. } if name == tinkex::config::ENV_TINKER_API_KEY => {
+            "export TINKER_API_KEY=tml-... (your Tinker API key), or pass --model MODEL to use \
+             a model name without the Tinker API"
+                .to_owned()
+        }
         E::Config { name, .. } => format!("fix or unset the environment variable {name}"),
+        E::Api {
+            status: Some(401 | 403),
+            ..
+        } => "check that TINKER_API_KEY holds a valid Tinker API key".to_owned(),
+        E::Api { status: None, .. } => "check TINKER_BASE_URL and the network, or pass --model \
+                                        MODEL to resolve by name without the Tinker API"
+            .to_owned(),
+        E::Api { .. } => "pass --model MODEL to resolve by name without the Tinker API".to_owned(),
         _ => return None,
     })
 }

@@ -209,6 +209,7 @@ fn resolve_reports_the_tokenizer() {
             "format": "tokenizer.json",
             "rule": "llama3",
             "model": LLAMA,
+            "source": "model_name",
         })
     );
 

@@ -34,6 +34,19 @@ pub const ENV_HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
 /// `TINKEX_NO_BUNDLED`: `1` → ignore the tokenizers compiled into the library.
 pub const ENV_TINKEX_NO_BUNDLED: &str = "TINKEX_NO_BUNDLED";
 
+/// `TINKER_API_KEY`: the Tinker API key (starts with `tml-`), sent as `X-API-Key`
+/// (read by [`crate::client::ClientConfig::from_env`]).
+pub const ENV_TINKER_API_KEY: &str = "TINKER_API_KEY";
+/// `TINKER_BASE_URL`: the Tinker API's base URL (empty or unset = [`DEFAULT_TINKER_BASE_URL`]).
+pub const ENV_TINKER_BASE_URL: &str = "TINKER_BASE_URL";
+/// `CLOUDFLARE_ACCESS_CLIENT_ID`: sent as `CF-Access-Client-Id` to the Tinker API when set.
+pub const ENV_CLOUDFLARE_ACCESS_CLIENT_ID: &str = "CLOUDFLARE_ACCESS_CLIENT_ID";
+/// `CLOUDFLARE_ACCESS_CLIENT_SECRET`: sent as `CF-Access-Client-Secret` to the Tinker API when set.
+pub const ENV_CLOUDFLARE_ACCESS_CLIENT_SECRET: &str = "CLOUDFLARE_ACCESS_CLIENT_SECRET";
+/// The Tinker API used when `TINKER_BASE_URL` is unset or empty.
+pub const DEFAULT_TINKER_BASE_URL: &str =
+    "https://tinker.thinkingmachines.dev/services/tinker-prod";
+
 /// The Hub used when `HF_ENDPOINT` is not set.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 

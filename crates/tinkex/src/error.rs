@@ -125,6 +125,18 @@ pub enum Error {
     #[error("tokenizer engine error: {0}")]
     Engine(String),
 
+    /// A Tinker API call failed: the server refused it, answered something unusable, could not
+    /// be reached (after the retries of [`crate::client::RetryConfig`]), or a future failed.
+    #[error("Tinker API {url}: {message}")]
+    Api {
+        /// The HTTP status, when the server answered.
+        status: Option<u16>,
+        /// The URL requested.
+        url: String,
+        /// What failed and what to do.
+        message: String,
+    },
+
     /// An environment variable or configuration value is invalid.
     #[error("invalid configuration {name}: {message}")]
     Config {

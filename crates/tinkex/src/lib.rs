@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod hub;

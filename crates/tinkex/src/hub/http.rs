@@ -82,7 +82,7 @@ fn normalize_etag(etag: &str) -> String {
 
 /// Percent-encodes everything but unreserved characters (a revision like `refs/pr/1` becomes one
 /// path segment, as huggingface_hub's `quote(revision, safe="")` does).
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -124,7 +124,7 @@ fn retry_after(resp: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
 }
 
 /// A little randomness for jitter, without a dependency.
-fn jitter_fraction() -> f64 {
+pub(crate) fn jitter_fraction() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

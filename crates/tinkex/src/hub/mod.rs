@@ -12,7 +12,7 @@
 
 pub mod layout;
 
-mod http;
+pub(crate) mod http;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
