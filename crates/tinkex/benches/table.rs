@@ -96,161 +96,180 @@ fn main() {
         .map(|c| (*c, documents(c, 4096, limit)))
         .collect();
     let no_specials = EncodeOptions::no_specials();
+    let only = |section: &str| {
+        let flags: Vec<&String> = args.iter().filter(|a| a.starts_with("--only-")).collect();
+        flags.is_empty()
+            || flags
+                .iter()
+                .any(|a| a.as_str() == format!("--only-{section}"))
+    };
 
-    println!("## Encode, single thread, MB/s (median of {rounds} interleaved rounds; first pass / warm)\n");
-    println!("| tokenizer | corpus | tinkex | HF 1.0.0-rc.3 pipeline | tinkex / HF (first, warm) | HF 0.23.2 (warm) | tiktoken-rs o200k_harmony (warm) |");
-    println!("|---|---|---|---|---|---|---|");
-    let mut ratios = Vec::new();
-    for name in LINEUP {
-        let mut rows: Vec<[Vec<f64>; 4]> = docs.iter().map(|_| Default::default()).collect();
-        for round in 0..rounds {
-            let tk = tinkex::Tokenizer::from_path(fixture_dir(name)).unwrap();
-            let hf = hf_load(name);
-            for (ci, (_, ds)) in docs.iter().enumerate() {
-                let bytes: usize = ds.iter().map(String::len).sum();
-                let tk_pass = || pass(ds, |d| tk.encode(d, false).unwrap());
-                let hf_pass = || pass(ds, |d| hf_encode(&hf, d, &no_specials));
-                // Alternate who goes first, so neither always meets a cold CPU cache.
-                let ((t1, n1), (h1, m1), (h2, m2), (t2, n2)) = if round % 2 == 0 {
-                    (tk_pass(), hf_pass(), hf_pass(), tk_pass())
-                } else {
-                    let h1 = hf_pass();
-                    let t1 = tk_pass();
-                    let t2 = tk_pass();
-                    (t1, h1, hf_pass(), t2)
-                };
-                assert_eq!((n1, n2), (m1, m2), "{name}: token counts differ");
-                for (k, d) in [t1, h1, t2, h2].into_iter().enumerate() {
-                    rows[ci][k].push(mbps(bytes, d));
+    if only("encode") {
+        println!("## Encode, single thread, MB/s (median of {rounds} interleaved rounds; first pass / warm)\n");
+        println!("| tokenizer | corpus | tinkex | HF 1.0.0-rc.3 pipeline | tinkex / HF (first, warm) | HF 0.23.2 (warm) | tiktoken-rs o200k_harmony (warm) |");
+        println!("|---|---|---|---|---|---|---|");
+        let mut ratios = Vec::new();
+        for name in LINEUP {
+            let mut rows: Vec<[Vec<f64>; 4]> = docs.iter().map(|_| Default::default()).collect();
+            for round in 0..rounds {
+                let tk = tinkex::Tokenizer::from_path(fixture_dir(name)).unwrap();
+                let hf = hf_load(name);
+                for (ci, (_, ds)) in docs.iter().enumerate() {
+                    let bytes: usize = ds.iter().map(String::len).sum();
+                    let tk_pass = || pass(ds, |d| tk.encode(d, false).unwrap());
+                    let hf_pass = || pass(ds, |d| hf_encode(&hf, d, &no_specials));
+                    // Alternate who goes first, so neither always meets a cold CPU cache.
+                    let ((t1, n1), (h1, m1), (h2, m2), (t2, n2)) = if round % 2 == 0 {
+                        (tk_pass(), hf_pass(), hf_pass(), tk_pass())
+                    } else {
+                        let h1 = hf_pass();
+                        let t1 = tk_pass();
+                        let t2 = tk_pass();
+                        (t1, h1, hf_pass(), t2)
+                    };
+                    assert_eq!((n1, n2), (m1, m2), "{name}: token counts differ");
+                    for (k, d) in [t1, h1, t2, h2].into_iter().enumerate() {
+                        rows[ci][k].push(mbps(bytes, d));
+                    }
                 }
             }
-        }
-        let stable =
-            tokenizers_stable::Tokenizer::from_file(fixture_dir(name).join("tokenizer.json"))
-                .unwrap();
-        let o200k = (name == "gpt_oss").then(|| tiktoken_rs::o200k_harmony().unwrap());
-        for (ci, (corpus, ds)) in docs.iter().enumerate() {
-            let bytes: usize = ds.iter().map(String::len).sum();
-            let few = &ds[..ds.len().min(if quick { 4 } else { 64 })];
-            let few_bytes: usize = few.iter().map(String::len).sum();
-            pass(few, |d| {
-                stable.encode_fast(d, false).unwrap().get_ids().to_vec()
-            });
-            let (s, _) = pass(few, |d| {
-                stable.encode_fast(d, false).unwrap().get_ids().to_vec()
-            });
-            let tt = o200k.as_ref().map(|o| {
-                pass(ds, |d| o.encode_ordinary(d));
-                mbps(bytes, pass(ds, |d| o.encode_ordinary(d)).0)
-            });
-            let [t1, h1, t2, h2] = rows[ci].clone().map(median);
-            ratios.push((name, *corpus, t1 / h1, t2 / h2));
-            println!(
+            let stable =
+                tokenizers_stable::Tokenizer::from_file(fixture_dir(name).join("tokenizer.json"))
+                    .unwrap();
+            let o200k = (name == "gpt_oss").then(|| tiktoken_rs::o200k_harmony().unwrap());
+            for (ci, (corpus, ds)) in docs.iter().enumerate() {
+                let bytes: usize = ds.iter().map(String::len).sum();
+                let few = &ds[..ds.len().min(if quick { 4 } else { 64 })];
+                let few_bytes: usize = few.iter().map(String::len).sum();
+                pass(few, |d| {
+                    stable.encode_fast(d, false).unwrap().get_ids().to_vec()
+                });
+                let (s, _) = pass(few, |d| {
+                    stable.encode_fast(d, false).unwrap().get_ids().to_vec()
+                });
+                let tt = o200k.as_ref().map(|o| {
+                    pass(ds, |d| o.encode_ordinary(d));
+                    mbps(bytes, pass(ds, |d| o.encode_ordinary(d)).0)
+                });
+                let [t1, h1, t2, h2] = rows[ci].clone().map(median);
+                ratios.push((name, *corpus, t1 / h1, t2 / h2));
+                println!(
                 "| {name} | {corpus} | {t1:.0} / {t2:.0} | {h1:.0} / {h2:.0} | {:.2} / {:.2} | {:.1} | {} |",
                 t1 / h1,
                 t2 / h2,
                 mbps(few_bytes, s),
                 tt.map(|t| format!("{t:.1}")).unwrap_or_default()
             );
+            }
         }
-    }
-    let geo = |f: fn(&(&str, &str, f64, f64)) -> f64| {
-        (ratios.iter().map(|r| f(r).ln()).sum::<f64>() / ratios.len() as f64).exp()
-    };
-    let min = |f: fn(&(&str, &str, f64, f64)) -> f64| ratios.iter().map(f).fold(f64::MAX, f64::min);
-    println!(
+        let geo = |f: fn(&(&str, &str, f64, f64)) -> f64| {
+            (ratios.iter().map(|r| f(r).ln()).sum::<f64>() / ratios.len() as f64).exp()
+        };
+        let min =
+            |f: fn(&(&str, &str, f64, f64)) -> f64| ratios.iter().map(f).fold(f64::MAX, f64::min);
+        println!(
         "\ntinkex / HF pipeline: geometric mean {:.3} (first pass), {:.3} (warm); lowest pair {:.3} / {:.3}\n",
         geo(|r| r.2), geo(|r| r.3), min(|r| r.2), min(|r| r.3)
     );
+    }
 
     // Kimi: the tiktoken-format engine against tiktoken-rs with the same ranks and pattern.
-    println!("## Kimi-style (tiktoken format), single thread, warm MB/s\n");
-    println!("| corpus | tinkex | tiktoken-rs CoreBPE, same ranks + pattern | ratio |");
-    println!("|---|---|---|---|");
-    let kimi_dir = common::manifest_dir().join("../../target/bench-fixtures/kimi_style");
-    std::fs::create_dir_all(&kimi_dir).unwrap();
-    let kdata = common::manifest_dir().join("tests/data/kimi_style");
-    let ranks =
-        zstd::stream::decode_all(std::fs::File::open(kdata.join("tiktoken.model.zst")).unwrap())
-            .unwrap();
-    std::fs::write(kimi_dir.join("tiktoken.model"), &ranks).unwrap();
-    for f in ["tokenizer_config.json", "kimi_style.json"] {
-        std::fs::copy(kdata.join(f), kimi_dir.join(f)).unwrap();
-    }
-    let kimi = tinkex::Tokenizer::from_path(&kimi_dir).unwrap();
-    let mut encoder = std::collections::HashMap::default();
-    use base64::Engine as _;
-    for line in String::from_utf8(ranks).unwrap().lines() {
-        let mut it = line.split(' ');
-        let (Some(tok), Some(rank)) = (it.next(), it.next()) else {
-            continue;
-        };
-        encoder.insert(
-            base64::engine::general_purpose::STANDARD
-                .decode(tok)
-                .unwrap(),
-            rank.parse().unwrap(),
-        );
-    }
-    let pat: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(kimi_dir.join("kimi_style.json")).unwrap()).unwrap();
-    let core = tiktoken_rs::CoreBPE::new(
-        encoder,
-        Default::default(),
-        pat["pat_str"].as_str().unwrap(),
-    )
-    .unwrap();
-    for (corpus, ds) in &docs {
-        let bytes: usize = ds.iter().map(String::len).sum();
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            pass(ds, |d| kimi.encode(d, false).unwrap());
-            a.push(mbps(bytes, pass(ds, |d| kimi.encode(d, false).unwrap()).0));
-            b.push(mbps(bytes, pass(ds, |d| core.encode_ordinary(d)).0));
+    if only("kimi") {
+        println!("## Kimi-style (tiktoken format), single thread, warm MB/s\n");
+        println!("| corpus | tinkex | tiktoken-rs CoreBPE, same ranks + pattern | ratio |");
+        println!("|---|---|---|---|");
+        let kimi_dir = common::manifest_dir().join("../../target/bench-fixtures/kimi_style");
+        std::fs::create_dir_all(&kimi_dir).unwrap();
+        let kdata = common::manifest_dir().join("tests/data/kimi_style");
+        let ranks = zstd::stream::decode_all(
+            std::fs::File::open(kdata.join("tiktoken.model.zst")).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(kimi_dir.join("tiktoken.model"), &ranks).unwrap();
+        for f in ["tokenizer_config.json", "kimi_style.json"] {
+            std::fs::copy(kdata.join(f), kimi_dir.join(f)).unwrap();
         }
-        let (a, b) = (median(a), median(b));
-        println!("| {corpus} | {a:.1} | {b:.1} | {:.2} |", a / b);
+        let kimi = tinkex::Tokenizer::from_path(&kimi_dir).unwrap();
+        let mut encoder = std::collections::HashMap::default();
+        use base64::Engine as _;
+        for line in String::from_utf8(ranks).unwrap().lines() {
+            let mut it = line.split(' ');
+            let (Some(tok), Some(rank)) = (it.next(), it.next()) else {
+                continue;
+            };
+            encoder.insert(
+                base64::engine::general_purpose::STANDARD
+                    .decode(tok)
+                    .unwrap(),
+                rank.parse().unwrap(),
+            );
+        }
+        let pat: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(kimi_dir.join("kimi_style.json")).unwrap())
+                .unwrap();
+        let core = tiktoken_rs::CoreBPE::new(
+            encoder,
+            Default::default(),
+            pat["pat_str"].as_str().unwrap(),
+        )
+        .unwrap();
+        for (corpus, ds) in &docs {
+            let bytes: usize = ds.iter().map(String::len).sum();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                pass(ds, |d| kimi.encode(d, false).unwrap());
+                a.push(mbps(bytes, pass(ds, |d| kimi.encode(d, false).unwrap()).0));
+                b.push(mbps(bytes, pass(ds, |d| core.encode_ordinary(d)).0));
+            }
+            let (a, b) = (median(a), median(b));
+            println!("| {corpus} | {a:.1} | {b:.1} | {:.2} |", a / b);
+        }
     }
 
     // Batch and decode, on the English corpus.
-    println!(
-        "\n## Batch encode (all cores: {}) and decode, English\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    println!(
+    if only("batch") {
+        println!(
+            "\n## Batch encode (all cores: {}) and decode, English\n",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+        println!(
         "| tokenizer | single thread MB/s | encode_batch MB/s | speed-up | decode MB/s of text |"
     );
-    println!("|---|---|---|---|---|");
-    let english = &docs[0].1;
-    let bytes: usize = english.iter().map(String::len).sum();
-    for name in LINEUP {
-        let tk = tinkex::Tokenizer::from_path(fixture_dir(name)).unwrap();
-        pass(english, |d| tk.encode(d, false).unwrap());
-        let (mut single, mut batch, mut dec) = (Vec::new(), Vec::new(), Vec::new());
-        let ids = tk.encode_batch(english, false).unwrap();
-        for _ in 0..rounds {
-            single.push(mbps(
-                bytes,
-                pass(english, |d| tk.encode(d, false).unwrap()).0,
-            ));
-            let start = Instant::now();
-            black_box(tk.encode_batch(english, false).unwrap());
-            batch.push(mbps(bytes, start.elapsed()));
-            let start = Instant::now();
-            for i in &ids {
-                black_box(tk.decode(i, false).unwrap());
+        println!("|---|---|---|---|---|");
+        let english = &docs[0].1;
+        let bytes: usize = english.iter().map(String::len).sum();
+        for name in LINEUP {
+            let tk = tinkex::Tokenizer::from_path(fixture_dir(name)).unwrap();
+            pass(english, |d| tk.encode(d, false).unwrap());
+            let (mut single, mut batch, mut dec) = (Vec::new(), Vec::new(), Vec::new());
+            let ids = tk.encode_batch(english, false).unwrap();
+            for _ in 0..rounds {
+                single.push(mbps(
+                    bytes,
+                    pass(english, |d| tk.encode(d, false).unwrap()).0,
+                ));
+                let start = Instant::now();
+                black_box(tk.encode_batch(english, false).unwrap());
+                batch.push(mbps(bytes, start.elapsed()));
+                let start = Instant::now();
+                for i in &ids {
+                    black_box(tk.decode(i, false).unwrap());
+                }
+                dec.push(mbps(bytes, start.elapsed()));
             }
-            dec.push(mbps(bytes, start.elapsed()));
+            let (s, b) = (median(single), median(batch));
+            println!(
+                "| {name} | {s:.0} | {b:.0} | {:.2}× | {:.0} |",
+                b / s,
+                median(dec)
+            );
         }
-        let (s, b) = (median(single), median(batch));
-        println!(
-            "| {name} | {s:.0} | {b:.0} | {:.2}× | {:.0} |",
-            b / s,
-            median(dec)
-        );
     }
 
     // Loads, each in a fresh process.
+    if !only("load") {
+        return;
+    }
     println!(
         "\n## First load in a fresh process, ms (median of {procs} processes), and peak RSS\n"
     );
