@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests: the parity oracle and fixture directories, read from
-//! the compressed copies in the repository (never from ../shared).
+//! the compressed copies in the repository (never from the shared fixture set outside it).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
