@@ -34,7 +34,7 @@ use crate::config::{
     DEFAULT_TINKER_BASE_URL, ENV_CLOUDFLARE_ACCESS_CLIENT_ID, ENV_CLOUDFLARE_ACCESS_CLIENT_SECRET,
     ENV_TINKER_API_KEY, ENV_TINKER_BASE_URL,
 };
-use crate::hub::http::{encode_segment, jitter_fraction};
+use crate::hub::http::{encode_segment, header, jitter_fraction};
 use crate::resolve::Resolution;
 use crate::tokenizer::{ModelRef, Tokenizer};
 use crate::{Error, Result};
@@ -329,14 +329,6 @@ enum Attempt {
         status: Option<u16>,
     },
     Fatal(Error),
-}
-
-fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<&'r str> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
 }
 
 /// `retry-after-ms` (milliseconds) or `retry-after` (seconds; an HTTP-date is not understood

@@ -64,7 +64,11 @@ pub(crate) struct Client<'a> {
     repo: &'a str,
 }
 
-fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<&'r str> {
+/// A response header's trimmed, non-empty value (shared with the Tinker client).
+pub(crate) fn header<'r>(
+    resp: &'r ureq::http::Response<ureq::Body>,
+    name: &str,
+) -> Option<&'r str> {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
