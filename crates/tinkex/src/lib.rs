@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod load;
+mod parallel;
 pub mod resolve;
 pub mod source;
 pub mod stream;

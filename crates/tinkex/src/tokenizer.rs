@@ -21,6 +21,7 @@ use tokenizers::pipeline::{EncodeOptions as HfEncodeOptions, PipelineToken};
 use crate::cache::{CacheStats, TokenizerCache};
 use crate::error::{Error, Result};
 use crate::load::{self, Engine};
+use crate::parallel::par_map;
 use crate::resolve::{Resolution, TokenizerFormat};
 use crate::source::{self, TokenizerFiles};
 
@@ -497,50 +498,6 @@ impl Tokenizer {
     pub fn pad_token(&self) -> Option<&SpecialToken> {
         self.pad.as_ref()
     }
-}
-
-/// `f` over `items` on every core, results in input order; the first error (in input order among
-/// the runs done) is returned. Scoped threads take runs of items from a shared counter: on the
-/// 2-core machines here this scaled 1.77-1.92x (median of 5 rounds, 4 tokenizers), where rayon's
-/// tasks scattered between 1.0x and 1.8x (BENCHMARKS.md).
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-    const RUN: usize = 8;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().div_ceil(RUN));
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
-    let work = || {
-        let mut done = Vec::new();
-        while !failed.load(Relaxed) {
-            let start = next.fetch_add(RUN, Relaxed);
-            if start >= items.len() {
-                break;
-            }
-            let end = (start + RUN).min(items.len());
-            let run = items[start..end].iter().map(&f).collect::<Result<Vec<R>>>();
-            failed.fetch_or(run.is_err(), Relaxed);
-            done.push((start, run));
-        }
-        done
-    };
-    let mut runs: Vec<(usize, Result<Vec<R>>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
-        let mut runs = work();
-        for h in handles {
-            runs.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        }
-        runs
-    });
-    runs.sort_unstable_by_key(|(start, _)| *start);
-    let mut out = Vec::with_capacity(items.len());
-    for (_, run) in runs {
-        out.extend(run?);
-    }
-    Ok(out)
 }
 
 /// Anything that names a tokenizer: a model name, repo id or local path (`str`, `String`,
