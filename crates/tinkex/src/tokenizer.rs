@@ -177,14 +177,28 @@ pub(crate) fn clean_up_tokenization(text: String) -> String {
 impl Tokenizer {
     /// Loads a tokenizer from a directory (`tokenizer.json` [+ `tokenizer_config.json`], or
     /// `tiktoken.model` + `tokenizer_config.json`) or from the path of the main file itself.
-    /// Not cached: use [`get_or_load_tokenizer`] to share one instance.
+    ///
+    /// Each call builds a new instance: use [`get_or_load_tokenizer`] to share one. The load goes
+    /// through the prepared-tokenizer cache of the process-wide configuration
+    /// ([`crate::Config::from_env`]: `TINKEX_CACHE_DIR`, by default `~/.cache/tinkex`), so later
+    /// processes skip the parse; [`Tokenizer::from_path_with`] takes an explicit configuration.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Tokenizer> {
+        Tokenizer::from_path_with(path, TokenizerCache::global().config())
+    }
+
+    /// [`Tokenizer::from_path`] with `config`'s prepared-tokenizer cache (or none).
+    pub fn from_path_with(path: impl AsRef<Path>, config: &crate::Config) -> Result<Tokenizer> {
         let path = path.as_ref();
-        Tokenizer::from_files(source::local(path)?, path.display().to_string(), None)
+        Tokenizer::from_files_with(
+            source::local(path)?,
+            path.display().to_string(),
+            None,
+            config,
+        )
     }
 
     /// Loads a tokenizer from the contents of `tokenizer.json` and, optionally,
-    /// `tokenizer_config.json`.
+    /// `tokenizer_config.json`. Nothing is written to disk (no prepared-tokenizer cache).
     pub fn from_bytes(tokenizer_json: &[u8], tokenizer_config: Option<&[u8]>) -> Result<Tokenizer> {
         let files = TokenizerFiles {
             origin: "<memory>".into(),
@@ -197,7 +211,8 @@ impl Tokenizer {
     }
 
     /// Builds a tokenizer from raw files; `name` and `revision` are what [`Tokenizer::name`] and
-    /// [`Tokenizer::revision`] report.
+    /// [`Tokenizer::revision`] report. No prepared-tokenizer cache: see
+    /// [`Tokenizer::from_files_with`].
     pub fn from_files(
         files: TokenizerFiles,
         name: String,

@@ -114,3 +114,38 @@ fn a_changed_local_file_is_prepared_afresh() {
     assert_eq!(b.encode("hello", false).unwrap().len(), 4);
     assert_eq!(entries(store.path()).len(), 2);
 }
+
+#[test]
+fn a_file_replaced_with_same_length_and_mtime_is_prepared_afresh() {
+    // `cp -p`, reproducible builds and Nix keep or fix modification times: the store must key on
+    // the contents, or it would hand back the old tokenizer.
+    let store = tempfile::tempdir().unwrap();
+    let config = Config::default().with_prepared_cache(Some(store.path().to_path_buf()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokenizer.json");
+    let tiny = std::str::from_utf8(include_bytes!("data/tiny/tokenizer.json")).unwrap();
+    let load = || {
+        tinkex::Tokenizer::from_files_with(
+            tinkex::source::local(dir.path()).unwrap(),
+            "tiny".into(),
+            None,
+            &config,
+        )
+        .unwrap()
+    };
+    std::fs::write(&path, tiny).unwrap();
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    assert_eq!(load().encode("<|eos|>", false).unwrap().len(), 7);
+
+    let renamed = tiny.replace("<|end|>", "<|eos|>");
+    assert_eq!(renamed.len(), tiny.len());
+    std::fs::write(&path, &renamed).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+    assert_eq!(load().encode("<|eos|>", false).unwrap(), vec![258]);
+}

@@ -99,7 +99,11 @@ pub fn prepare(
         .as_object_mut()
         .ok_or_else(|| Error::parse(&tj_path, "a tokenizer.json must be a JSON object"))?;
 
-    let vocab = model_vocab(root).map_err(|m| Error::parse(&tj_path, m))?;
+    // The model is taken out while the rest is edited, so its vocabulary can be read in place.
+    let model = root
+        .remove("model")
+        .ok_or_else(|| Error::parse(&tj_path, "the document has no `model`"))?;
+    let vocab = model_vocab(&model).map_err(|m| Error::parse(&tj_path, m))?;
     let declared =
         apply_added_tokens(root, &vocab, &config).map_err(|m| Error::parse(&tj_path, m))?;
     let lookup = |t: &str| -> Option<u32> {
@@ -107,7 +111,7 @@ pub fn prepare(
             .iter()
             .find(|(c, _, _)| c == t)
             .map(|(_, id, _)| *id)
-            .or_else(|| vocab.ids.get(t).copied())
+            .or_else(|| vocab.get(t))
     };
     if let Some((add_bos, add_eos)) = config.bos_eos_template() {
         let template = bos_eos_template(&config, add_bos, add_eos, &lookup).map_err(|m| {
@@ -123,12 +127,6 @@ pub fn prepare(
     // them (`set_truncation_and_padding` with DO_NOT_TRUNCATE / DO_NOT_PAD).
     root.insert("truncation".into(), Value::Null);
     root.insert("padding".into(), Value::Null);
-
-    tokenizers::canonicalize_value(&mut doc).map_err(|e| Error::Unsupported {
-        path: tj_path.clone(),
-        message: e.to_string(),
-    })?;
-    let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse(&tj_path, e))?;
     let named_of = |t: &Option<ConfigToken>| {
         let t = t.as_ref()?;
         Some((t.content.clone(), lookup(&t.content)?))
@@ -147,6 +145,14 @@ pub fn prepare(
             named_of(&config.unk_token),
         ],
     };
+    drop(vocab);
+    root.insert("model".into(), model);
+
+    tokenizers::canonicalize_value(&mut doc).map_err(|e| Error::Unsupported {
+        path: tj_path.clone(),
+        message: e.to_string(),
+    })?;
+    let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse(&tj_path, e))?;
     Ok((canonical, meta))
 }
 
@@ -217,42 +223,61 @@ pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEng
     })
 }
 
-struct ModelVocab {
-    ids: HashMap<String, u32>,
+/// The model's vocabulary, for id lookups and for finding unassigned ids. It borrows the parsed
+/// `model` object rather than copying the vocabulary into a map of its own: that copy (100k-200k
+/// strings) was ~6% of a first load.
+struct ModelVocab<'a> {
+    ids: VocabIds<'a>,
+    /// Distinct tokens.
+    len: usize,
     present: Vec<bool>,
     id_space: u32,
 }
 
-/// The model's vocabulary, for id lookups and for finding unassigned ids.
-fn model_vocab(root: &Map<String, Value>) -> Result<ModelVocab, String> {
-    let model = root
-        .get("model")
-        .ok_or("the document has no `model`")?
-        .as_object()
-        .ok_or("`model` must be an object")?;
-    let mut ids = HashMap::new();
-    match model.get("vocab") {
-        // BPE / WordPiece / WordLevel: {token: id}
+enum VocabIds<'a> {
+    /// BPE / WordPiece / WordLevel `{token: id}`, every id checked to be a `u32`.
+    Object(&'a Map<String, Value>),
+    /// Unigram `[[token, score], …]`: the index is the id (the last of a repeated token wins).
+    List(HashMap<&'a str, u32>),
+}
+
+impl ModelVocab<'_> {
+    fn get(&self, token: &str) -> Option<u32> {
+        match &self.ids {
+            VocabIds::Object(map) => map.get(token)?.as_u64().map(|id| id as u32),
+            VocabIds::List(map) => map.get(token).copied(),
+        }
+    }
+}
+
+/// Reads the vocabulary of `model` (the document's `model` object).
+fn model_vocab(model: &Value) -> Result<ModelVocab<'_>, String> {
+    let model = model.as_object().ok_or("`model` must be an object")?;
+    let mut id_space = 0;
+    let mut seen = Vec::new();
+    let ids = match model.get("vocab") {
         Some(Value::Object(map)) => {
-            ids.reserve(map.len());
+            seen.reserve(map.len());
             for (token, id) in map {
                 let id = id
                     .as_u64()
                     .filter(|id| *id < u32::MAX as u64)
                     .ok_or_else(|| format!("vocab entry {token:?} has an invalid id {id}"))?;
-                ids.insert(token.clone(), id as u32);
+                seen.push(id as u32);
             }
+            VocabIds::Object(map)
         }
-        // Unigram: [[token, score], …], the index is the id
         Some(Value::Array(list)) => {
-            ids.reserve(list.len());
+            let mut ids = HashMap::with_capacity(list.len());
             for (i, entry) in list.iter().enumerate() {
                 let token = entry
                     .get(0)
                     .and_then(Value::as_str)
                     .ok_or_else(|| format!("vocab entry {i} is not a [token, score] pair"))?;
-                ids.insert(token.to_owned(), i as u32);
+                ids.insert(token, i as u32);
             }
+            seen.extend(ids.values().copied());
+            VocabIds::List(ids)
         }
         Some(other) => {
             return Err(format!(
@@ -261,14 +286,17 @@ fn model_vocab(root: &Map<String, Value>) -> Result<ModelVocab, String> {
             ))
         }
         None => return Err("`model` has no `vocab`".into()),
+    };
+    for &id in &seen {
+        id_space = id_space.max(id + 1);
     }
-    let id_space = ids.values().map(|id| id + 1).max().unwrap_or(0);
     let mut present = vec![false; id_space as usize];
-    for id in ids.values() {
-        present[*id as usize] = true;
+    for &id in &seen {
+        present[id as usize] = true;
     }
     Ok(ModelVocab {
         ids,
+        len: seen.len(),
         present,
         id_space,
     })
@@ -335,11 +363,11 @@ fn apply_added_tokens(
             list[i] = entry(id);
             return;
         }
-        let id = match vocab.ids.get(&t.content) {
-            Some(id) => *id as u64,
+        let id = match vocab.get(&t.content) {
+            Some(id) => id as u64,
             None => {
                 let max_added = list.iter().filter_map(|t| t.get("id")?.as_u64()).max();
-                let size = vocab.ids.len() as u64;
+                let size = vocab.len as u64;
                 match max_added {
                     Some(max) if max >= size => max + 1,
                     _ => size,
@@ -361,12 +389,12 @@ fn apply_added_tokens(
     // otherwise taking the next free one (as Python `tokenizers` does, whatever id was declared).
     // Replay the same here so the ids we hand to the BOS/EOS template are the ones it will use.
     list.sort_by_key(|t| t.get("id").and_then(Value::as_u64).unwrap_or(0));
-    let size = vocab.ids.len() as u64;
+    let size = vocab.len as u64;
     let mut max_added: Option<u64> = None;
     for t in list.iter_mut() {
         let content = t.get("content").and_then(Value::as_str).unwrap_or_default();
-        let id = match vocab.ids.get(content) {
-            Some(id) => *id as u64,
+        let id = match vocab.get(content) {
+            Some(id) => id as u64,
             None => match max_added {
                 Some(max) if max >= size => max + 1,
                 _ => size,

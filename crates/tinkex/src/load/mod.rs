@@ -29,13 +29,7 @@ fn utf8<'a>(bytes: &'a [u8], path: &std::path::Path) -> Result<&'a str> {
 pub fn engine(files: &TokenizerFiles, store: Option<&prepared::PreparedStore>) -> Result<Engine> {
     match files.format {
         TokenizerFormat::TokenizerJson => {
-            let key = store.map(|_| {
-                prepared::source_key(
-                    &files.origin,
-                    files.main.len(),
-                    files.config.as_ref().map(|c| c.len()),
-                )
-            });
+            let key = store.map(|_| prepared::source_key(&files.main, files.config.as_deref()));
             if let (Some(store), Some(key)) = (store, &key) {
                 if let Some((meta, canonical)) = store.get(key) {
                     match hf::build(&canonical, meta, &files.origin) {
@@ -51,12 +45,21 @@ pub fn engine(files: &TokenizerFiles, store: Option<&prepared::PreparedStore>) -
                 None => None,
             };
             let (canonical, meta) = hf::prepare(main, config, &files.origin)?;
-            let engine = hf::build(&canonical, meta.clone(), &files.origin)?;
-            if let (Some(store), Some(key)) = (store, &key) {
-                // Best effort: a read-only or full disk only costs the next process time.
-                let _ = store.put(key, &meta, &canonical);
+            let engine = std::thread::scope(|s| {
+                if let (Some(store), Some(key)) = (store, &key) {
+                    // Written while the engine is built (10-20 ms of writing and fsync off the
+                    // critical path). Best effort: a read-only or full disk only costs the next
+                    // process time, and if no thread can be started the write is skipped.
+                    let _ = std::thread::Builder::new()
+                        .spawn_scoped(s, || store.put(key, &meta, &canonical));
+                }
+                hf::build(&canonical, meta.clone(), &files.origin)
+            });
+            if let (Err(_), Some(store), Some(key)) = (&engine, store, &key) {
+                // The engine rejected it: do not keep a form the next process would reject again.
+                store.remove(key);
             }
-            Ok(Engine::Hf(Box::new(engine)))
+            Ok(Engine::Hf(Box::new(engine?)))
         }
         TokenizerFormat::Tiktoken => {
             let (mut pattern, mut reserved) = (None, None);

@@ -3,22 +3,23 @@
 //! re-serialisation: about a quarter to a third of a first load) and go straight to the engine's
 //! reader.
 //!
-//! One file per tokenizer source: a header line (JSON: format, versions, the source key, the
-//! payload length, the [`PreparedMeta`]) followed by the canonical document. Written atomically
+//! One file per pair of file contents (keyed by their SHA-256, [`source_key`]): a header line
+//! (JSON: format, versions, the key, the payload length, the [`PreparedMeta`]) followed by the
+//! canonical document. Written atomically
 //! (a temporary file in the same directory, then rename); on read the header must match this
-//! build and the source exactly and the payload must have the recorded length, else the entry is
+//! build and the key exactly and the payload must have the recorded length, else the entry is
 //! ignored, and a payload the engine rejects is deleted — either way the tokenizer is prepared
 //! afresh and the entry rewritten.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::hf::PreparedMeta;
 
-/// Bump when the prepared form changes meaning.
-const FORMAT_VERSION: u32 = 1;
+/// Bump when the prepared form or its key changes meaning.
+const FORMAT_VERSION: u32 = 2;
 /// The engine whose reader the payload is written for.
 const ENGINE: &str = "tokenizers=1.0.0-rc.3";
 
@@ -114,27 +115,25 @@ impl PreparedStore {
     }
 }
 
-/// The identity of a tokenizer source for the store: where it is, how big, when last modified
-/// (bundled data is fixed per build, so the crate version stands in for the time).
-pub fn source_key(origin: &Path, main_len: usize, config_len: Option<usize>) -> String {
-    let origin_str = origin.display().to_string();
-    let stamp = if origin_str.starts_with("bundled:") {
-        format!("v{}", env!("CARGO_PKG_VERSION"))
-    } else {
-        let mtime = |name: &str| {
-            std::fs::metadata(origin.join(name))
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos())
-        };
-        format!(
-            "{}:{}",
-            mtime("tokenizer.json"),
-            mtime("tokenizer_config.json")
-        )
+/// The identity of a tokenizer's files for the store: the SHA-256 of their contents. Paths and
+/// modification times are not enough: a file replaced in place by one of the same length with a
+/// preserved or fixed mtime (`cp -p`, reproducible builds, Nix) would be served the old form, and
+/// a wrong tokenizer is the one failure this library must not have. Hashing costs ~1-2% of a load
+/// (SHA-NI where the CPU has it).
+pub fn source_key(main: &[u8], config: Option<&[u8]>) -> String {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     };
-    format!("{origin_str}|{main_len}|{config_len:?}|{stamp}")
+    format!(
+        "tokenizer.json:{}:{}|tokenizer_config.json:{}",
+        main.len(),
+        hex(main),
+        config.map_or_else(|| "none".to_owned(), |c| format!("{}:{}", c.len(), hex(c)))
+    )
 }
 
 #[cfg(test)]
