@@ -1,7 +1,7 @@
 //! The side-by-side table of BENCHMARKS.md: tinkex against the engines it could be replaced by,
 //! same process, same documents, interleaved rounds, ids materialised as `Vec<u32>` everywhere.
 //!
-//! `cargo bench -p tinkex --bench table` (full, ~5 min) or `... -- --quick` (smoke test, CI).
+//! `cargo bench -p tinkex --bench table` (full, ~100 s) or `... -- --quick` (smoke test, CI).
 //! Loads are timed in fresh child processes (this binary re-run with `--child-load`), so each
 //! number is a first load in a process, and their peak RSS is the memory a loaded tokenizer costs.
 
@@ -287,13 +287,18 @@ fn main() {
     println!(
         "\n## First load in a fresh process, ms (median of {procs} processes), and peak RSS\n"
     );
-    println!("tinkex loads through its prepared-tokenizer cache: `cold` = the cache is empty (first process");
-    println!("on a machine), `warm` = a later process.\n");
-    println!("| tokenizer | tinkex cold | tinkex warm | HF `canonicalize_file` + `from_json` | warm / HF | tinkex peak RSS MiB | HF peak RSS MiB |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "tinkex loads through its prepared-tokenizer cache: `cold` = the cache is empty (the first"
+    );
+    println!(
+        "process on a machine, or the first after the files changed), `warm` = a later process."
+    );
+    println!("Each round runs tinkex cold, HF, tinkex warm, in that order.\n");
+    println!("| tokenizer | tinkex cold | tinkex warm | HF `canonicalize_file` + `from_json` | cold / HF | warm / HF | tinkex peak RSS MiB (warm) | HF peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|");
     let exe = std::env::current_exe().unwrap();
     let store = common::manifest_dir().join("../../target/bench-prepared");
-    let mut load_ratios = Vec::new();
+    let (mut load_ratios, mut cold_ratios) = (Vec::new(), Vec::new());
     let child = |engine: &str, name: &str| -> (f64, f64) {
         let out = Command::new(&exe)
             .args(["--child-load", engine, name])
@@ -317,26 +322,32 @@ fn main() {
         "gpt_oss",
     ] {
         fixture_dir(name);
-        let _ = std::fs::remove_dir_all(&store);
-        let (cold, _) = child("tinkex", name);
-        let (mut t, mut h, mut trss, mut hrss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut c, mut t, mut h, mut trss, mut hrss) = (vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..procs {
-            let (ms, rss) = child("tinkex", name);
-            t.push(ms);
-            trss.push(rss);
+            let _ = std::fs::remove_dir_all(&store);
+            c.push(child("tinkex", name).0);
             let (ms, rss) = child("hf", name);
             h.push(ms);
             hrss.push(rss);
+            let (ms, rss) = child("tinkex", name);
+            t.push(ms);
+            trss.push(rss);
         }
-        let (t, h) = (median(t), median(h));
+        let (c, t, h) = (median(c), median(t), median(h));
+        cold_ratios.push(c / h);
         load_ratios.push(t / h);
         println!(
-            "| {name} | {cold:.0} | {t:.0} | {h:.0} | {:.2} | {:.0} | {:.0} |",
+            "| {name} | {c:.0} | {t:.0} | {h:.0} | {:.2} | {:.2} | {:.0} | {:.0} |",
+            c / h,
             t / h,
             median(trss),
             median(hrss)
         );
     }
-    let g = (load_ratios.iter().map(|r| r.ln()).sum::<f64>() / load_ratios.len() as f64).exp();
-    println!("\nload tinkex (warm) / HF: geometric mean {g:.3}");
+    let gm = |r: &[f64]| (r.iter().map(|r| r.ln()).sum::<f64>() / r.len() as f64).exp();
+    println!(
+        "\nload tinkex / HF, geometric mean: cold {:.3}, warm {:.3}",
+        gm(&cold_ratios),
+        gm(&load_ratios)
+    );
 }
