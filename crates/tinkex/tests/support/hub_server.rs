@@ -13,8 +13,11 @@
 //! Faults are queued with [`HubServer::fault`] and each is used by one matching request.
 #![allow(dead_code)]
 
+#[path = "http.rs"]
+mod http;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -223,21 +226,11 @@ fn reason(status: u16) -> &'static str {
 
 fn handle(conn: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_owned();
-    let path = parts.next().unwrap_or("").to_owned();
-    let mut headers = HashMap::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-        }
-    }
+    let http::Head {
+        method,
+        path,
+        headers,
+    } = http::read_head(&mut reader)?;
     let seen = Seen {
         method: method.clone(),
         path: path.clone(),
