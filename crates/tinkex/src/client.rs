@@ -331,18 +331,17 @@ enum Attempt {
     Fatal(Error),
 }
 
-/// `retry-after-ms` (milliseconds) or `retry-after` (seconds; an HTTP-date is not understood
-/// and counts as absent).
+/// `retry-after-ms` (milliseconds) or `retry-after` (seconds or an HTTP-date, as the SDK reads
+/// them).
 fn server_retry_after(resp: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
-    let secs = |v: &str, scale: f64| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s * scale))
-    };
     header(resp, "retry-after-ms")
-        .and_then(|v| secs(v, 0.001))
-        .or_else(|| header(resp, "retry-after").and_then(|v| secs(v, 1.0)))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .or_else(|| {
+            header(resp, "retry-after")
+                .and_then(|v| crate::hub::http::parse_retry_after(v, std::time::SystemTime::now()))
+        })
 }
 
 /// A fresh idempotency key.

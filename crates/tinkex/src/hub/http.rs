@@ -119,12 +119,58 @@ fn join_location(base: &str, location: &str) -> String {
     }
 }
 
-/// `Retry-After` in seconds (an HTTP date is not parsed: the backoff applies instead).
+/// `Retry-After`.
 fn retry_after(resp: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
-    header(resp, "retry-after")
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    header(resp, "retry-after").and_then(|v| parse_retry_after(v, std::time::SystemTime::now()))
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date in the preferred
+/// IMF-fixdate form (`Sun, 06 Nov 1994 08:49:37 GMT`), which becomes the time left until then
+/// (zero if it has passed). The obsolete RFC 850 and asctime date forms are not understood and,
+/// like any other unparsable value, count as absent.
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(imf_fixdate(value)?);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Seconds since the Unix epoch of an IMF-fixdate.
+fn imf_fixdate(s: &str) -> Option<u64> {
+    // "Sun, 06 Nov 1994 08:49:37 GMT"
+    let rest = s.split_once(", ")?.1;
+    let f: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = f[..] else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let num = |t: &str, len: usize| -> Option<u64> {
+        (t.len() == len && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())?
+    };
+    let (day, year) = (num(day, 2)?, num(year, 4)?);
+    let hms: Vec<&str> = time.split(':').collect();
+    let [h, m, sec] = hms[..] else { return None };
+    let (h, m, sec) = (num(h, 2)?, num(m, 2)?, num(sec, 2)?);
+    if year < 1970 || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 to year-month-day (Howard Hinnant's days_from_civil).
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + h * 3600 + m * 60 + sec)
 }
 
 /// A little randomness for jitter, without a dependency.
@@ -584,6 +630,42 @@ impl<'a> Client<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retry_after_takes_seconds_and_imf_dates() {
+        use std::time::{Duration, UNIX_EPOCH};
+        // 784111777 = Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example).
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let p = |v| parse_retry_after(v, now);
+        assert_eq!(p("120"), Some(Duration::from_secs(120)));
+        assert_eq!(p(" 1.5 "), Some(Duration::from_millis(1500)));
+        assert_eq!(p("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            p("Sun, 06 Nov 1994 08:50:07 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        // 2000-03-01T00:00:00Z is 951868800 (after a century leap day).
+        assert_eq!(
+            p("Wed, 01 Mar 2000 00:00:00 GMT"),
+            Some(Duration::from_secs(951_868_800 - 784_111_777))
+        );
+        // In the past: retry now.
+        assert_eq!(p("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO));
+        for bad in [
+            "-1",
+            "NaN",
+            "soon",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "",
+        ] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]
