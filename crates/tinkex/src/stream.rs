@@ -57,6 +57,8 @@ pub struct DecodeStream<'a> {
     pending: Vec<u8>,
     /// Decoded text held back from clean-up (clean-up tokenizers only).
     held: String,
+    /// `held[..held_unsafe]` has no safe cut (see [`safe_split`]).
+    held_unsafe: usize,
     clean_up: bool,
 }
 
@@ -64,11 +66,14 @@ pub struct DecodeStream<'a> {
 const PATTERN_CHARS: &[char] = &['.', '?', '!', ',', '\'', 'n', 't', 'm', 's', 'v', 'e', 'r'];
 
 /// The longest prefix of `held` that the clean-up can be applied to on its own (see the module
-/// docs for why this is exact).
-fn safe_split(held: &str) -> usize {
+/// docs for why this is exact), or 0 for none. Whether a cut at `p` is safe depends on
+/// `held[..p]` alone, so positions up to `known_unsafe` (all found unsafe by an earlier call on a
+/// shorter `held`) are not looked at again: a stream that can release nothing for a long time
+/// ("s s s s …") costs linear time, not quadratic.
+fn safe_split(held: &str, known_unsafe: usize) -> usize {
     let mut p = held.len();
     loop {
-        if p == 0 {
+        if p <= known_unsafe {
             return 0;
         }
         let before = &held[..p];
@@ -141,6 +146,7 @@ impl<'a> DecodeStream<'a> {
             mode,
             pending: Vec::new(),
             held: String::new(),
+            held_unsafe: 0,
             clean_up,
         }
     }
@@ -224,8 +230,14 @@ impl<'a> DecodeStream<'a> {
             let p = if end {
                 self.held.len()
             } else {
-                safe_split(&self.held)
+                safe_split(&self.held, self.held_unsafe)
             };
+            if p == 0 {
+                self.held_unsafe = self.held.len();
+                return None;
+            }
+            // What stays is judged afresh next time: it starts a new held text.
+            self.held_unsafe = 0;
             let rest = self.held.split_off(p);
             let done = std::mem::replace(&mut self.held, rest);
             clean_up_tokenization(done)
@@ -264,7 +276,7 @@ mod tests {
             "abc def ghi ?",
         ] {
             for cut in (0..=s.len()).filter(|c| s.is_char_boundary(*c)) {
-                let p = safe_split(&s[..cut]);
+                let p = safe_split(&s[..cut], 0);
                 let joined = clean_up_tokenization(s[..p].to_owned())
                     + &clean_up_tokenization(s[p..].to_owned());
                 assert_eq!(
@@ -272,6 +284,29 @@ mod tests {
                     clean_up_tokenization(s.to_owned()),
                     "{s:?} cut {cut} p {p}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_known_unsafe_positions_changes_nothing() {
+        for s in [
+            "Hello , world . It 's",
+            "s s s s s s s s s s x",
+            "do n't  ' 're  .",
+            " . . . . ' 's ,",
+        ] {
+            let cuts: Vec<usize> = (0..=s.len()).filter(|c| s.is_char_boundary(*c)).collect();
+            for &cut in &cuts {
+                for &k in cuts.iter().filter(|&&k| k <= cut) {
+                    if safe_split(&s[..k], 0) == 0 {
+                        assert_eq!(
+                            safe_split(&s[..cut], k),
+                            safe_split(&s[..cut], 0),
+                            "{s:?} cut {cut} known {k}"
+                        );
+                    }
+                }
             }
         }
     }
