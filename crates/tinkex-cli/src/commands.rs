@@ -13,7 +13,7 @@ use tinkex::client::{ClientConfig, ServiceClient, TokenizerSource};
 use tinkex::Tokenizer;
 
 use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs, Target};
-use crate::parse::{ids_record, parse_ids, text_record, to_u32};
+use crate::parse::{ids_record, parse_ids, text_record, to_u32, IdWords};
 use crate::stream::{read_file, read_stdin, stdin_words, Lines, Output};
 
 /// At most this many JSON Lines records are encoded/decoded together.
@@ -217,8 +217,11 @@ fn decode_stream(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> 
         return Ok(());
     }
     let mut stream = tok.decode_stream(skip);
+    let mut words = IdWords::default();
     let mut feed = |word: &str| -> Result<()> {
-        for id in to_u32(&parse_ids(word)?, vocab_size)? {
+        if let Some(id) = words.word(word)? {
+            let id =
+                u32::try_from(id).map_err(|_| tinkex::Error::InvalidTokenId { id, vocab_size })?;
             if let Some(piece) = stream.step(id)? {
                 out.write(piece.as_bytes())?;
                 out.flush()?;
@@ -229,8 +232,13 @@ fn decode_stream(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> 
     if args.ids.is_empty() {
         stdin_words(&mut feed)?;
     } else {
-        args.ids.iter().try_for_each(|w| feed(w))?;
+        for arg in &args.ids {
+            arg.split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|w| !w.is_empty())
+                .try_for_each(&mut feed)?;
+        }
     }
+    words.finish()?;
     let rest = stream.flush()?;
     out.write(rest.as_bytes())
 }

@@ -46,6 +46,66 @@ pub fn parse_ids(text: &str) -> Result<Vec<u64>> {
         .collect()
 }
 
+/// [`parse_ids`] for input that arrives a word at a time (`decode --stream`): the words
+/// (whitespace- and comma-separated pieces) of bare ids, or of one JSON array whose brackets may
+/// stand alone or stick to the first and last id (`[9906`, `1917]`).
+#[derive(Debug, Default)]
+pub struct IdWords {
+    state: ArrayState,
+}
+
+#[derive(Debug, Default, PartialEq)]
+enum ArrayState {
+    #[default]
+    Start,
+    Bare,
+    Open,
+    Closed,
+}
+
+impl IdWords {
+    /// The id in `word`, if it holds one (a lone bracket does not).
+    pub fn word(&mut self, word: &str) -> Result<Option<u64>> {
+        let mut w = word;
+        if self.state == ArrayState::Start {
+            self.state = match w.strip_prefix('[') {
+                Some(rest) => {
+                    w = rest;
+                    ArrayState::Open
+                }
+                None => ArrayState::Bare,
+            };
+        }
+        if self.state == ArrayState::Closed && !w.is_empty() {
+            return Err(fail(
+                format!("invalid JSON array of token ids: {word:?} after the closing ]"),
+                Some(IDS_HINT),
+            ));
+        }
+        if self.state == ArrayState::Open {
+            if let Some(rest) = w.strip_suffix(']') {
+                w = rest;
+                self.state = ArrayState::Closed;
+            }
+        }
+        if w.is_empty() {
+            return Ok(None);
+        }
+        parse_id(w).map(Some)
+    }
+
+    /// Checks that a JSON array was closed.
+    pub fn finish(&self) -> Result<()> {
+        if self.state == ArrayState::Open {
+            return Err(fail(
+                "invalid JSON array of token ids: no closing ]".to_owned(),
+                Some(IDS_HINT),
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn invalid_id(raw: &str, why: &str) -> anyhow::Error {
     fail(format!("invalid token id {raw:?}: {why}"), Some(IDS_HINT))
 }
@@ -222,6 +282,42 @@ mod tests {
         );
         assert!(err(parse_ids("[\"a\"]")).contains("found a string"));
         assert!(err(parse_ids("[1,")).starts_with("invalid JSON array of token ids"));
+    }
+
+    #[test]
+    fn id_words_take_what_parse_ids_takes() {
+        let words = |input: &str| -> Result<Vec<u64>> {
+            let mut w = IdWords::default();
+            let mut ids = Vec::new();
+            for word in input.split(|c: char| c.is_whitespace() || c == ',') {
+                if !word.is_empty() {
+                    ids.extend(w.word(word)?);
+                }
+            }
+            w.finish()?;
+            Ok(ids)
+        };
+        for input in [
+            "1 2,3 ,\n4",
+            " [1, 2 ,3] \n",
+            "",
+            "[]",
+            "[ ]",
+            "[7]",
+            "[ 7 ]",
+            "5",
+        ] {
+            assert_eq!(
+                words(input).unwrap(),
+                parse_ids(input).unwrap(),
+                "{input:?}"
+            );
+        }
+        assert!(err(words("[1, 2")).contains("no closing ]"));
+        assert!(err(words("[1] 2")).contains("after the closing ]"));
+        assert!(err(words("1 [2]")).contains("not an integer"));
+        assert!(err(words("[1, -5]")).contains("cannot be negative"));
+        assert!(err(words("[1.5]")).contains("not an integer"));
     }
 
     #[test]

@@ -439,4 +439,20 @@ fn decode_stream_pieces_join_to_the_decode() {
     let out = run(&["decode", "--model", LLAMA, "--stream"], text.as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), stdout(&whole));
+
+    // ... in either spelling `decode` takes: a JSON array too, on stdin or as arguments.
+    let array = serde_json::to_string(&ids).unwrap();
+    let out = run(&["decode", "--model", LLAMA, "--stream"], array.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), stdout(&whole));
+    let out = run(&["decode", "--model", LLAMA, "--stream", &array], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), stdout(&whole));
+    let out = run(&["decode", "--model", LLAMA, "--stream"], b"[9906, 1917");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: invalid JSON array"),
+        "{}",
+        stderr(&out)
+    );
 }
