@@ -3,23 +3,25 @@
 //! re-serialisation: about a quarter to a third of a first load) and go straight to the engine's
 //! reader.
 //!
-//! One file per pair of file contents (keyed by their SHA-256, [`source_key`]): a header line
-//! (JSON: format, versions, the key, the payload length, the [`PreparedMeta`]) followed by the
-//! canonical document. Written atomically
-//! (a temporary file in the same directory, then rename); on read the header must match this
-//! build and the key exactly and the payload must have the recorded length, else the entry is
-//! ignored, and a payload the engine rejects is deleted — either way the tokenizer is prepared
-//! afresh and the entry rewritten.
+//! One file per tokenizer source ([`source_key`]: where the files are and how long they are): a
+//! header line (JSON: format, versions, the key, the SHA-256 of the files' contents, the payload
+//! length, the [`PreparedMeta`]) followed by the canonical document. Written atomically (a
+//! temporary file in the same directory, then rename). On read the header must match this build
+//! and the key, and the payload must have the recorded length, else the entry is ignored; the
+//! loader then builds the engine from the payload while it hashes the files on another thread,
+//! and uses the result only if the hashes match ([`content_digest`]) — a file replaced in place
+//! by one of the same length, even with its mtime kept, is prepared afresh. A payload the engine
+//! rejects is deleted. Either way the entry is rewritten.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::hf::PreparedMeta;
 
 /// Bump when the prepared form or its key changes meaning.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 /// The engine whose reader the payload is written for.
 const ENGINE: &str = "tokenizers=1.0.0-rc.3";
 
@@ -30,8 +32,26 @@ struct Header {
     tinkex: String,
     engine: String,
     key: String,
+    digest: String,
     json_len: usize,
     meta: PreparedMeta,
+}
+
+/// A stored entry that matches this build and its key.
+pub struct Entry {
+    /// What [`super::hf::build`] needs besides the document.
+    pub meta: PreparedMeta,
+    /// The [`content_digest`] of the files it was prepared from.
+    pub digest: String,
+    text: String,
+    payload_start: usize,
+}
+
+impl Entry {
+    /// The canonical document.
+    pub fn payload(&self) -> &str {
+        &self.text[self.payload_start..]
+    }
 }
 
 /// The on-disk store (a directory; created on first write).
@@ -58,18 +78,23 @@ impl PreparedStore {
         self.dir.join(format!("{:016x}.json", fnv1a(key)))
     }
 
-    /// The prepared document for `key`, if a valid one is stored.
-    pub fn get(&self, key: &str) -> Option<(PreparedMeta, String)> {
+    /// The entry stored for `key`, if there is one this build can use.
+    pub fn get(&self, key: &str) -> Option<Entry> {
         let text = std::fs::read_to_string(self.path(key)).ok()?;
-        let (header, payload) = text.split_once('\n')?;
-        let header: Header = serde_json::from_str(header).ok()?;
+        let newline = text.find('\n')?;
+        let header: Header = serde_json::from_str(&text[..newline]).ok()?;
         let valid = header.format == "tinkex-prepared"
             && header.version == FORMAT_VERSION
             && header.tinkex == env!("CARGO_PKG_VERSION")
             && header.engine == ENGINE
             && header.key == key
-            && header.json_len == payload.len();
-        valid.then(|| (header.meta, payload.to_owned()))
+            && header.json_len == text.len() - newline - 1;
+        valid.then_some(Entry {
+            meta: header.meta,
+            digest: header.digest,
+            text,
+            payload_start: newline + 1,
+        })
     }
 
     /// Forgets `key` (its payload was rejected by the engine).
@@ -79,7 +104,13 @@ impl PreparedStore {
 
     /// Stores the prepared document for `key`, atomically. Failures are returned, not fatal:
     /// the cache only saves time.
-    pub fn put(&self, key: &str, meta: &PreparedMeta, canonical: &str) -> std::io::Result<()> {
+    pub fn put(
+        &self,
+        key: &str,
+        digest: &str,
+        meta: &PreparedMeta,
+        canonical: &str,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let header = Header {
             format: "tinkex-prepared".into(),
@@ -87,6 +118,7 @@ impl PreparedStore {
             tinkex: env!("CARGO_PKG_VERSION").into(),
             engine: ENGINE.into(),
             key: key.into(),
+            digest: digest.into(),
             json_len: canonical.len(),
             meta: meta.clone(),
         };
@@ -115,12 +147,18 @@ impl PreparedStore {
     }
 }
 
-/// The identity of a tokenizer's files for the store: the SHA-256 of their contents. Paths and
-/// modification times are not enough: a file replaced in place by one of the same length with a
-/// preserved or fixed mtime (`cp -p`, reproducible builds, Nix) would be served the old form, and
-/// a wrong tokenizer is the one failure this library must not have. Hashing costs ~1-2% of a load
-/// (SHA-NI where the CPU has it).
-pub fn source_key(main: &[u8], config: Option<&[u8]>) -> String {
+/// Where the store looks for a tokenizer's entry: its origin (directory, `bundled:<name>`) and
+/// the lengths of its files. Cheap (no hashing): the contents are checked against the entry's
+/// [`content_digest`] while the engine is built.
+pub fn source_key(origin: &Path, main_len: usize, config_len: Option<usize>) -> String {
+    format!("{}|{main_len}|{config_len:?}", origin.display())
+}
+
+/// What the files must be for an entry to be used: the SHA-256 of `tokenizer.json` and of
+/// `tokenizer_config.json`. Paths, lengths and mtimes are not enough — a file replaced in place
+/// by one of the same length with a kept or fixed mtime (`cp -p`, reproducible builds, Nix) would
+/// be served the old form, and a wrong tokenizer is the one failure this library must not have.
+pub fn content_digest(main: &[u8], config: Option<&[u8]>) -> String {
     use sha2::{Digest, Sha256};
     let hex = |bytes: &[u8]| -> String {
         Sha256::digest(bytes)
@@ -129,10 +167,9 @@ pub fn source_key(main: &[u8], config: Option<&[u8]>) -> String {
             .collect()
     };
     format!(
-        "tokenizer.json:{}:{}|tokenizer_config.json:{}",
-        main.len(),
+        "{}|{}",
         hex(main),
-        config.map_or_else(|| "none".to_owned(), |c| format!("{}:{}", c.len(), hex(c)))
+        config.map_or_else(|| "none".to_owned(), hex)
     )
 }
 
@@ -155,8 +192,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = PreparedStore::new(tmp.path());
         assert!(store.get("k").is_none());
-        store.put("k", &meta(), "{\"x\":1}").unwrap();
-        assert_eq!(store.get("k"), Some((meta(), "{\"x\":1}".to_owned())));
+        store.put("k", "d", &meta(), "{\"x\":1}").unwrap();
+        let entry = store.get("k").unwrap();
+        assert_eq!(
+            (&entry.meta, entry.digest.as_str(), entry.payload()),
+            (&meta(), "d", "{\"x\":1}")
+        );
         // Another key never sees it, even on a file-name collision.
         assert!(store.get("other").is_none());
         // A truncated payload is rejected.
