@@ -177,12 +177,7 @@ impl TokenizerCache {
                     .flatten();
                 if let Some(b) = bundled {
                     return self.get_or_load_with(CacheKey::Bundled(b.name), || {
-                        Tokenizer::from_files_with(
-                            b.files()?,
-                            b.repo_ids[0].to_owned(),
-                            None,
-                            &self.config,
-                        )
+                        Tokenizer::from_bundled_with(b, &self.config)
                     });
                 }
                 let key = CacheKey::Hub {

@@ -38,6 +38,7 @@ pub struct BundledTokenizer {
     config: &'static [u8],
 }
 
+#[cfg(feature = "bundled")]
 macro_rules! bundled {
     ($name:literal, [$($id:literal),+ $(,)?]) => {
         BundledTokenizer {
@@ -119,9 +120,19 @@ pub fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
 }
 
 impl BundledTokenizer {
+    /// `bundled:<name>`, the origin its errors name.
+    pub fn origin(&self) -> PathBuf {
+        PathBuf::from(format!("bundled:{}", self.name))
+    }
+
+    /// The compressed `tokenizer.json` and the `tokenizer_config.json`, as compiled in.
+    pub fn compressed(&self) -> (&'static [u8], &'static [u8]) {
+        (self.tokenizer_json_zst, self.config)
+    }
+
     /// Decompresses the files.
     pub fn files(&self) -> Result<TokenizerFiles> {
-        let origin = PathBuf::from(format!("bundled:{}", self.name));
+        let origin = self.origin();
         let main = zstd::stream::decode_all(self.tokenizer_json_zst)
             .map_err(|e| Error::parse(origin.join("tokenizer.json.zst"), e))?;
         Ok(TokenizerFiles {

@@ -234,6 +234,27 @@ impl Tokenizer {
             .map(load::prepared::PreparedStore::new);
         let engine = load::engine(&files, store.as_ref())?;
         drop(files);
+        Ok(Tokenizer::from_engine(engine, name, revision))
+    }
+
+    /// A bundled tokenizer, through `config`'s prepared-tokenizer cache.
+    pub(crate) fn from_bundled_with(
+        bundled: &source::BundledTokenizer,
+        config: &crate::Config,
+    ) -> Result<Tokenizer> {
+        let store = config
+            .prepared_cache
+            .as_ref()
+            .map(load::prepared::PreparedStore::new);
+        let engine = load::bundled_engine(bundled, store.as_ref())?;
+        Ok(Tokenizer::from_engine(
+            engine,
+            bundled.repo_ids[0].to_owned(),
+            None,
+        ))
+    }
+
+    fn from_engine(engine: Engine, name: String, revision: Option<String>) -> Tokenizer {
         let (vocab_size, special, bos, eos, pad) = match &engine {
             Engine::Hf(e) => {
                 let special = e
@@ -284,7 +305,7 @@ impl Tokenizer {
                 )
             }
         };
-        Ok(Tokenizer {
+        Tokenizer {
             name,
             revision,
             engine,
@@ -295,7 +316,7 @@ impl Tokenizer {
             pad,
             token_to_id: OnceLock::new(),
             token_bytes: OnceLock::new(),
-        })
+        }
     }
 
     /// The resolved tokenizer id (repo id), or the path it was loaded from.

@@ -149,3 +149,85 @@ fn a_file_replaced_with_same_length_and_mtime_is_prepared_afresh() {
     assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
     assert_eq!(load().encode("<|eos|>", false).unwrap(), vec![258]);
 }
+
+#[test]
+fn copies_of_a_tokenizer_share_one_entry_and_old_formats_go() {
+    // A temporary directory per job must not leave an entry per job behind.
+    let store = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(store.path().join("prepared-v1")).unwrap();
+    std::fs::write(store.path().join("prepared-v1/old.json"), b"old").unwrap();
+    let config = Config::default().with_prepared_cache(Some(store.path().to_path_buf()));
+    let tiny = include_bytes!("data/tiny/tokenizer.json");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tokenizer.json"), tiny).unwrap();
+        let t = tinkex::Tokenizer::from_path_with(dir.path(), &config).unwrap();
+        ids.push(t.encode("hello <|end|>", false).unwrap());
+    }
+    assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
+    let files = entries(store.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(!store.path().join("prepared-v1").exists());
+}
+
+#[test]
+fn concurrent_loads_write_one_valid_entry() {
+    let store = tempfile::tempdir().unwrap();
+    let config = Config::default()
+        .with_offline(true)
+        .with_hub_cache(None)
+        .with_prepared_cache(Some(store.path().to_path_buf()));
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                // Separate caches: no single flight between them, so all four prepare and write.
+                let t = TokenizerCache::new(config.clone())
+                    .get_or_load("gpt2")
+                    .unwrap();
+                assert_eq!(t.encode("Hello world", false).unwrap(), vec![15496, 995]);
+            });
+        }
+    });
+    let files = entries(store.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let t = TokenizerCache::new(config).get_or_load("gpt2").unwrap();
+    let bad = common::mismatches("gpt2", &t);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn files_that_share_a_slot_are_told_apart_by_their_digest() {
+    // The store finds entries by sampled contents (16 blocks of 4 KiB); these two files differ
+    // only between the samples, so they share a slot, and only the full digest (checked while the
+    // stored form is built) can tell that the entry is not theirs.
+    let store = tempfile::tempdir().unwrap();
+    let config = Config::default().with_prepared_cache(Some(store.path().to_path_buf()));
+    let tiny = std::str::from_utf8(include_bytes!("data/tiny/tokenizer.json")).unwrap();
+    let padded = |doc: &str| {
+        const LEN: usize = 16 * 4096 * 10;
+        // Blocks start at multiples of (LEN - 4096) / 15 ≈ 43 kB; the document sits in the gap
+        // after the first block, whitespace fills the rest.
+        let mut s = " ".repeat(4096 + 100);
+        s.push_str(doc);
+        assert!(
+            s.len() + 100 < (LEN - 4096) / 15,
+            "the document must fit in the gap"
+        );
+        s.push_str(&" ".repeat(LEN - s.len()));
+        s
+    };
+    let (a, b) = (padded(tiny), padded(&tiny.replace("<|end|>", "<|eos|>")));
+    assert_eq!(a.len(), b.len());
+    let dir = tempfile::tempdir().unwrap();
+    let load = |text: &str| {
+        std::fs::write(dir.path().join("tokenizer.json"), text).unwrap();
+        tinkex::Tokenizer::from_path_with(dir.path(), &config).unwrap()
+    };
+    for _ in 0..2 {
+        assert_eq!(load(&a).encode("<|end|>", false).unwrap(), vec![258]);
+        assert_eq!(load(&b).encode("<|end|>", false).unwrap().len(), 7);
+        assert_eq!(load(&b).encode("<|eos|>", false).unwrap(), vec![258]);
+    }
+    assert_eq!(entries(store.path()).len(), 1);
+}

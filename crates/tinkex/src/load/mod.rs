@@ -7,11 +7,13 @@ pub mod hf;
 pub mod prepared;
 pub mod tiktoken;
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::resolve::TokenizerFormat;
-use crate::source::TokenizerFiles;
+use crate::source::{BundledTokenizer, TokenizerFiles};
 
 /// A loaded engine of either format.
 pub enum Engine {
@@ -35,60 +37,92 @@ fn prepare_hf(files: &TokenizerFiles) -> Result<(String, hf::PreparedMeta)> {
     hf::prepare(main, config, &files.origin)
 }
 
+/// Builds a tokenizer.json engine through `store`: from the entry under `key` when there is one
+/// whose digest is `digest()` (computed on another thread while the stored form is built), else
+/// from `prepare()`, writing the entry meanwhile.
+fn hf_through_store(
+    store: &prepared::PreparedStore,
+    key: &str,
+    origin: &Path,
+    digest: impl Fn() -> String + Sync,
+    prepare: impl FnOnce() -> Result<(String, hf::PreparedMeta)>,
+) -> Result<hf::HfEngine> {
+    if let Some(entry) = store.get(key) {
+        // The result counts only if the files are the ones the entry was prepared from.
+        let (built, digest_now) = std::thread::scope(|s| {
+            let hashing = std::thread::Builder::new().spawn_scoped(s, &digest).ok();
+            let built = hf::build(entry.payload(), entry.meta.clone(), origin);
+            let digest_now = match hashing.map(|h| h.join()) {
+                Some(Ok(d)) => d,
+                _ => digest(),
+            };
+            (built, digest_now)
+        });
+        if digest_now == entry.digest {
+            match built {
+                Ok(e) => return Ok(e),
+                // A stored form this engine rejects is damaged: rebuild it.
+                Err(_) => store.remove(key),
+            }
+        }
+        // Otherwise the files changed since: prepared afresh below, and the entry rewritten.
+    }
+    let (canonical, meta) = prepare()?;
+    let built = std::thread::scope(|s| {
+        // Hashed and written while the engine is built (off the critical path). Best effort: a
+        // read-only or full disk only costs the next process time, and if no thread can be
+        // started nothing is written.
+        let _ = std::thread::Builder::new()
+            .spawn_scoped(s, || store.put(key, &digest(), &meta, &canonical));
+        hf::build(&canonical, meta.clone(), origin)
+    });
+    if built.is_err() {
+        // Do not keep a form the next process would reject again.
+        store.remove(key);
+    }
+    built
+}
+
+/// Builds the engine of a bundled tokenizer through `store`. The store knows it by its
+/// compressed bytes, so a later process decompresses nothing.
+pub fn bundled_engine(
+    bundled: &BundledTokenizer,
+    store: Option<&prepared::PreparedStore>,
+) -> Result<Engine> {
+    let Some(store) = store else {
+        return engine(&bundled.files()?, None);
+    };
+    let (zst, config) = bundled.compressed();
+    let origin = bundled.origin();
+    let key = prepared::source_key(zst, Some(config));
+    let e = hf_through_store(
+        store,
+        &key,
+        &origin,
+        || prepared::content_digest(zst, Some(config)),
+        || prepare_hf(&bundled.files()?),
+    )?;
+    Ok(Engine::Hf(Box::new(e)))
+}
+
 /// Builds the engine for `files`, through `store` (the prepared-form cache) when given.
 pub fn engine(files: &TokenizerFiles, store: Option<&prepared::PreparedStore>) -> Result<Engine> {
     match files.format {
         TokenizerFormat::TokenizerJson => {
-            let Some(store) = store else {
-                let (canonical, meta) = prepare_hf(files)?;
-                return Ok(Engine::Hf(Box::new(hf::build(
-                    &canonical,
-                    meta,
-                    &files.origin,
-                )?)));
-            };
-            let key = prepared::source_key(
-                &files.origin,
-                files.main.len(),
-                files.config.as_ref().map(|c| c.len()),
-            );
-            let digest = || prepared::content_digest(&files.main, files.config.as_deref());
-            if let Some(entry) = store.get(&key) {
-                // Build from the stored form while the files are hashed on another thread; the
-                // result counts only if they are the files it was prepared from.
-                let (built, digest_now) = std::thread::scope(|s| {
-                    let hashing = std::thread::Builder::new().spawn_scoped(s, digest).ok();
-                    let built = hf::build(entry.payload(), entry.meta.clone(), &files.origin);
-                    let digest_now = match hashing.map(|h| h.join()) {
-                        Some(Ok(d)) => d,
-                        _ => digest(),
-                    };
-                    (built, digest_now)
-                });
-                if digest_now == entry.digest {
-                    match built {
-                        Ok(e) => return Ok(Engine::Hf(Box::new(e))),
-                        // A stored form this engine rejects is damaged: rebuild it.
-                        Err(_) => store.remove(&key),
-                    }
+            let e = match store {
+                None => {
+                    let (canonical, meta) = prepare_hf(files)?;
+                    hf::build(&canonical, meta, &files.origin)?
                 }
-                // Otherwise the files changed since: prepared afresh below, and the entry
-                // rewritten.
-            }
-            let (canonical, meta) = prepare_hf(files)?;
-            let built = std::thread::scope(|s| {
-                // Hashed and written while the engine is built (off the critical path). Best
-                // effort: a read-only or full disk only costs the next process time, and if no
-                // thread can be started nothing is written.
-                let _ = std::thread::Builder::new()
-                    .spawn_scoped(s, || store.put(&key, &digest(), &meta, &canonical));
-                hf::build(&canonical, meta.clone(), &files.origin)
-            });
-            if built.is_err() {
-                // Do not keep a form the next process would reject again.
-                store.remove(&key);
-            }
-            Ok(Engine::Hf(Box::new(built?)))
+                Some(store) => hf_through_store(
+                    store,
+                    &prepared::source_key(&files.main, files.config.as_deref()),
+                    &files.origin,
+                    || prepared::content_digest(&files.main, files.config.as_deref()),
+                    || prepare_hf(files),
+                )?,
+            };
+            Ok(Engine::Hf(Box::new(e)))
         }
         TokenizerFormat::Tiktoken => {
             let (mut pattern, mut reserved) = (None, None);

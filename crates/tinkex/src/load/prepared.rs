@@ -3,18 +3,19 @@
 //! re-serialisation: about a quarter to a third of a first load) and go straight to the engine's
 //! reader.
 //!
-//! One file per tokenizer source ([`source_key`]: where the files are and how long they are): a
-//! header line (JSON: format, versions, the key, the SHA-256 of the files' contents, the payload
-//! length, the [`PreparedMeta`]) followed by the canonical document. Written atomically (a
-//! temporary file in the same directory, then rename). On read the header must match this build
-//! and the key, and the payload must have the recorded length, else the entry is ignored; the
-//! loader then builds the engine from the payload while it hashes the files on another thread,
-//! and uses the result only if the hashes match ([`content_digest`]) — a file replaced in place
-//! by one of the same length, even with its mtime kept, is prepared afresh. A payload the engine
-//! rejects is deleted. Either way the entry is rewritten.
+//! One file per tokenizer ([`source_key`]: the files' lengths and sampled contents): a header
+//! line (JSON: format, versions, the key, the SHA-256 of the files' contents, the payload length,
+//! the [`PreparedMeta`]) followed by the canonical document. Written atomically (a temporary file
+//! in the same directory, then rename); the directories of older store formats are removed then.
+//! On read the header must match this build and the key, and the payload must have the recorded
+//! length, else the entry is ignored; the loader then builds the engine from the payload while it
+//! hashes the files on another thread, and uses the result only if the hashes match
+//! ([`content_digest`]) — a file replaced in place by one of the same length, even with its mtime
+//! kept, is prepared afresh. A payload the engine rejects is deleted. Either way the entry is
+//! rewritten.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,7 @@ impl Entry {
 /// The on-disk store (a directory; created on first write).
 #[derive(Debug, Clone)]
 pub struct PreparedStore {
+    root: PathBuf,
     dir: PathBuf,
 }
 
@@ -69,8 +71,17 @@ fn fnv1a(s: &str) -> u64 {
 impl PreparedStore {
     /// A store rooted at `dir` (e.g. `~/.cache/tinkex`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
+        let root = dir.into();
         PreparedStore {
-            dir: dir.into().join(format!("prepared-v{FORMAT_VERSION}")),
+            dir: root.join(format!("prepared-v{FORMAT_VERSION}")),
+            root,
+        }
+    }
+
+    /// Removes the directories of older store formats (best effort): nothing reads them again.
+    fn remove_old_formats(&self) {
+        for v in 1..FORMAT_VERSION {
+            let _ = std::fs::remove_dir_all(self.root.join(format!("prepared-v{v}")));
         }
     }
 
@@ -124,13 +135,17 @@ impl PreparedStore {
         };
         let header = serde_json::to_string(&header)?;
         let target = self.path(key);
+        // Unique per writer, also between threads of one process (two loads of one tokenizer
+        // may write at once): each renames a whole file of its own into place.
+        static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = self.dir.join(format!(
-            ".{}.{}.tmp",
+            ".{}.{}-{}.tmp",
             target
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or("entry"),
-            std::process::id()
+            std::process::id(),
+            WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let result = (|| {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
@@ -140,18 +155,53 @@ impl PreparedStore {
             f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             std::fs::rename(&tmp, &target)
         })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        match result {
+            Ok(()) => self.remove_old_formats(),
+            Err(_) => {
+                let _ = std::fs::remove_file(&tmp);
+            }
         }
         result
     }
 }
 
-/// Where the store looks for a tokenizer's entry: its origin (directory, `bundled:<name>`) and
-/// the lengths of its files. Cheap (no hashing): the contents are checked against the entry's
-/// [`content_digest`] while the engine is built.
-pub fn source_key(origin: &Path, main_len: usize, config_len: Option<usize>) -> String {
-    format!("{}|{main_len}|{config_len:?}", origin.display())
+/// Where the store looks for a tokenizer's entry: the files' lengths and a SHA-256 of samples
+/// of their contents (16 blocks of 4 KiB spread over a file; all of a small one). Cheap, and
+/// independent of where the files are, so copies of a tokenizer (a temporary directory per job,
+/// the same files under two paths) share one entry instead of piling up. Files that differ
+/// only outside the samples share a slot; the full [`content_digest`], checked while the engine
+/// is built, tells them apart.
+pub fn source_key(main: &[u8], config: Option<&[u8]>) -> String {
+    format!(
+        "tokenizer.json:{}:{}|tokenizer_config.json:{}",
+        main.len(),
+        sampled_sha256(main),
+        config.map_or_else(
+            || "none".to_owned(),
+            |c| format!("{}:{}", c.len(), sampled_sha256(c))
+        )
+    )
+}
+
+fn sampled_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 4096;
+    const BLOCKS: usize = 16;
+    let mut h = Sha256::new();
+    if bytes.len() <= BLOCK * BLOCKS {
+        h.update(bytes);
+    } else {
+        let last = bytes.len() - BLOCK;
+        for i in 0..BLOCKS {
+            let start = last / (BLOCKS - 1) * i;
+            h.update(&bytes[start..start + BLOCK]);
+        }
+    }
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the files must be for an entry to be used: the SHA-256 of `tokenizer.json` and of
@@ -160,16 +210,10 @@ pub fn source_key(origin: &Path, main_len: usize, config_len: Option<usize>) -> 
 /// be served the old form, and a wrong tokenizer is the one failure this library must not have.
 pub fn content_digest(main: &[u8], config: Option<&[u8]>) -> String {
     use sha2::{Digest, Sha256};
-    let hex = |bytes: &[u8]| -> String {
-        Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    };
     format!(
         "{}|{}",
-        hex(main),
-        config.map_or_else(|| "none".to_owned(), hex)
+        hex(&Sha256::digest(main)),
+        config.map_or_else(|| "none".to_owned(), |c| hex(&Sha256::digest(c)))
     )
 }
 
