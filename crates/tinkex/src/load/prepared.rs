@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::hf::PreparedMeta;
 
 /// Bump when the prepared form or its key changes meaning.
-const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION: u32 = 4;
 /// The engine whose reader the payload is written for.
 const ENGINE: &str = "tokenizers=1.0.0-rc.3";
 
