@@ -56,6 +56,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// What clap's derive cannot express: `--fallback-model` only qualifies
+    /// `--training-model-id` (a `requires` on it is not enforced across the flattened group).
+    pub fn usage_problem(&self) -> Option<&'static str> {
+        let (fallback, training) = match &self.command {
+            Command::Encode(EncodeArgs { target, .. })
+            | Command::Decode(DecodeArgs { target, .. })
+            | Command::Count(CountArgs { target, .. }) => (
+                target.fallback_model.is_some(),
+                target.target.training_model_id.is_some(),
+            ),
+            Command::Resolve(args) => (
+                args.fallback_model.is_some(),
+                args.training_model_id.is_some(),
+            ),
+            Command::Cache(_) => (false, false),
+        };
+        (fallback && !training)
+            .then_some("--fallback-model can only be used with --training-model-id")
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -131,6 +153,19 @@ pub struct Target {
     pub sampler_id: Option<String>,
 }
 
+/// [`Target`] and what may qualify it.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// With --training-model-id: if the Tinker API cannot say which tokenizer the model uses
+    /// (get_info fails after its retries), use the tokenizer of this model name instead, with a
+    /// warning on stderr. Without it such a failure is an error.
+    #[arg(long, value_name = "MODEL")]
+    pub fallback_model: Option<String>,
+}
+
 /// `tinkex resolve`.
 #[derive(Debug, Args)]
 #[command(
@@ -187,6 +222,11 @@ pub struct ResolveArgs {
     )]
     pub sampler_id: Option<String>,
 
+    /// With --training-model-id: the model name to resolve if get_info fails (see `encode
+    /// --help`).
+    #[arg(long, value_name = "MODEL")]
+    pub fallback_model: Option<String>,
+
     /// The tokenizer id the Tinker server reports for the model (`get_info`'s
     /// model_data.tokenizer_id); it wins over the model-name rules.
     #[arg(long, value_name = "ID")]
@@ -226,7 +266,7 @@ Examples:
 )]
 pub struct EncodeArgs {
     #[command(flatten)]
-    pub target: Target,
+    pub target: TargetArgs,
 
     /// Do not add special tokens such as BOS (Python's add_special_tokens=False).
     #[arg(long)]
@@ -270,7 +310,7 @@ Examples:
 )]
 pub struct DecodeArgs {
     #[command(flatten)]
-    pub target: Target,
+    pub target: TargetArgs,
 
     /// Leave special tokens (BOS, <|im_end|>, ...) out of the text.
     #[arg(long)]
@@ -310,7 +350,7 @@ Examples:
 )]
 pub struct CountArgs {
     #[command(flatten)]
-    pub target: Target,
+    pub target: TargetArgs,
 
     /// The file to count (`-` or absent: stdin).
     #[arg(value_name = "FILE")]

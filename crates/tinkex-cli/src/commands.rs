@@ -9,10 +9,10 @@ use tinkex::resolve::{Resolution, TokenizerFormat};
 
 use std::sync::Arc;
 
-use tinkex::client::{ClientConfig, ServiceClient, TokenizerSource};
+use tinkex::client::{ClientConfig, ServiceClient, TokenizerSource, TrainingClient};
 use tinkex::Tokenizer;
 
-use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs, Target};
+use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs, TargetArgs};
 use crate::parse::{ids_record, parse_ids, text_record, to_u32, IdWords};
 use crate::stream::{read_file, read_stdin, stdin_words, Lines, Output};
 
@@ -46,10 +46,30 @@ fn service() -> Result<ServiceClient> {
     Ok(ServiceClient::new(ClientConfig::from_env())?)
 }
 
+/// A training client for `id`, falling back to the rules on `fallback` if get_info fails.
+fn training_client(id: &str, fallback: Option<&str>) -> Result<TrainingClient> {
+    let training = service()?.training_client(id);
+    Ok(match fallback {
+        Some(name) => training.with_fallback_to_name(name),
+        None => training,
+    })
+}
+
+/// The client's warnings (e.g. that the fallback name was used), on stderr.
+fn warn_all(training: &TrainingClient) {
+    for w in training.warnings() {
+        crate::progress::eprintln_quiet(&format!("warning: {}", w.replace('\n', " ")));
+    }
+}
+
 /// The tokenizer `target` names.
-fn load(target: &Target, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
+fn load(args: &TargetArgs, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
+    let target = &args.target;
     if let Some(id) = &target.training_model_id {
-        return Ok(service()?.training_client(id).get_tokenizer_with(cache)?);
+        let training = training_client(id, args.fallback_model.as_deref())?;
+        let tok = training.get_tokenizer_with(cache);
+        warn_all(&training);
+        return Ok(tok?);
     }
     if let Some(id) = &target.sampler_id {
         return Ok(service()?.sampling_client(id).get_tokenizer_with(cache)?);
@@ -66,14 +86,20 @@ fn load(target: &Target, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
 
 fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
     let (resolution, source, model) = if let Some(id) = &args.training_model_id {
-        let training = service()?.training_client(id);
-        let (r, source) = training.resolve_tokenizer(cache)?;
-        let info = training.get_info()?;
-        let name = info
-            .model_data
-            .model_name
-            .or(info.model_name)
-            .unwrap_or_else(|| id.clone());
+        let training = training_client(id, args.fallback_model.as_deref())?;
+        let resolved = training.resolve_tokenizer(cache);
+        warn_all(&training);
+        let (r, source) = resolved?;
+        let name = match (&source, &args.fallback_model) {
+            (TokenizerSource::FallbackName, Some(name)) => name.clone(),
+            _ => {
+                let info = training.get_info()?;
+                info.model_data
+                    .model_name
+                    .or(info.model_name)
+                    .unwrap_or_else(|| id.clone())
+            }
+        };
         (r, source, name)
     } else if let Some(id) = &args.sampler_id {
         let sampler = service()?.sampling_client(id);

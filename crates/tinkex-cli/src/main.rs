@@ -17,11 +17,16 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     // Usage errors exit here with code 2 (and --help / --version with 0).
     let cli = cli::Cli::parse();
+    if let Some(problem) = cli.usage_problem() {
+        cli::Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, problem)
+            .exit();
+    }
     let mut out = stream::Output::stdout();
     match commands::run(cli.command, cli.offline, &mut out).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -181,3 +181,69 @@ fn exactly_one_target() {
     let o = tinkex("http://127.0.0.1:9", Some("tml-x"), &["resolve", "--json"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn fallback_model_is_used_when_get_info_fails_and_says_so() {
+    let server = TinkerServer::start();
+    // 404 is not retried, so the failure is immediate.
+    server.route("POST /api/v1/get_info", vec![Reply::status(404)]);
+    let args = [
+        "encode",
+        "--training-model-id",
+        "s:train:9",
+        "--fallback-model",
+        "meta-llama/Llama-3.1-8B",
+        "Hello world",
+    ];
+    let o = tinkex(&server.url, Some("tml-cli"), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "[128000,9906,1917]\n");
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("warning: get_info for s:train:9 failed") && err.contains("Llama-3.1-8B"),
+        "{err}"
+    );
+    let o = tinkex(
+        &server.url,
+        Some("tml-cli"),
+        &[
+            "resolve",
+            "--training-model-id",
+            "s:train:9",
+            "--fallback-model",
+            "Qwen/Qwen3-8B",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["tokenizer_id"], "Qwen/Qwen3-8B");
+    assert_eq!(v["source"], "fallback_name");
+    assert_eq!(v["model"], "Qwen/Qwen3-8B");
+
+    // Without the flag the failure is an error, and the flag needs a training model id.
+    let o = tinkex(
+        &server.url,
+        Some("tml-cli"),
+        &args[..3]
+            .iter()
+            .chain(&args[5..])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+    let o = tinkex(
+        &server.url,
+        Some("tml-cli"),
+        &[
+            "encode",
+            "--model",
+            "gpt2",
+            "--fallback-model",
+            "gpt2",
+            "hi",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
