@@ -174,6 +174,14 @@ pub(crate) fn clean_up_tokenization(text: String) -> String {
     text
 }
 
+/// `config`'s prepared-tokenizer cache, if it has one.
+fn prepared_store(config: &crate::Config) -> Option<load::prepared::PreparedStore> {
+    config
+        .prepared_cache
+        .as_ref()
+        .map(load::prepared::PreparedStore::new)
+}
+
 impl Tokenizer {
     /// Loads a tokenizer from a directory (`tokenizer.json` [+ `tokenizer_config.json`], or
     /// `tiktoken.model` + `tokenizer_config.json`) or from the path of the main file itself.
@@ -228,11 +236,7 @@ impl Tokenizer {
         revision: Option<String>,
         config: &crate::Config,
     ) -> Result<Tokenizer> {
-        let store = config
-            .prepared_cache
-            .as_ref()
-            .map(load::prepared::PreparedStore::new);
-        let engine = load::engine(&files, store.as_ref())?;
+        let engine = load::engine(&files, prepared_store(config).as_ref())?;
         drop(files);
         Ok(Tokenizer::from_engine(engine, name, revision))
     }
@@ -242,11 +246,7 @@ impl Tokenizer {
         bundled: &source::BundledTokenizer,
         config: &crate::Config,
     ) -> Result<Tokenizer> {
-        let store = config
-            .prepared_cache
-            .as_ref()
-            .map(load::prepared::PreparedStore::new);
-        let engine = load::bundled_engine(bundled, store.as_ref())?;
+        let engine = load::bundled_engine(bundled, prepared_store(config).as_ref())?;
         Ok(Tokenizer::from_engine(
             engine,
             bundled.repo_ids[0].to_owned(),
