@@ -190,11 +190,28 @@ impl Tokenizer {
     /// through the prepared-tokenizer cache of the process-wide configuration
     /// ([`crate::Config::from_env`]: `TINKEX_CACHE_DIR`, by default `~/.cache/tinkex`), so later
     /// processes skip the parse; [`Tokenizer::from_path_with`] takes an explicit configuration.
+    ///
+    /// ```
+    /// // A tiny byte-level BPE (test data) whose added special token <|end|> is id 258.
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny");
+    /// let tok = tinkex::Tokenizer::from_path(dir)?;
+    /// assert_eq!(tok.encode("<|end|>", false)?, [258]);
+    /// assert!(tinkex::Tokenizer::from_path("/no/such/dir").is_err());
+    /// # Ok::<(), tinkex::Error>(())
+    /// ```
     pub fn from_path(path: impl AsRef<Path>) -> Result<Tokenizer> {
         Tokenizer::from_path_with(path, TokenizerCache::global().config())
     }
 
     /// [`Tokenizer::from_path`] with `config`'s prepared-tokenizer cache (or none).
+    ///
+    /// ```
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny");
+    /// let no_disk_cache = tinkex::Config::default().with_prepared_cache(None);
+    /// let tok = tinkex::Tokenizer::from_path_with(dir, &no_disk_cache)?;
+    /// assert_eq!(tok.decode(&[258], true)?, "");
+    /// # Ok::<(), tinkex::Error>(())
+    /// ```
     pub fn from_path_with(path: impl AsRef<Path>, config: &crate::Config) -> Result<Tokenizer> {
         let path = path.as_ref();
         Tokenizer::from_files_with(
