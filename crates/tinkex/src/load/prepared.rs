@@ -6,7 +6,8 @@
 //! One file per tokenizer ([`source_key`]: the files' lengths and sampled contents): a header
 //! line (JSON: format, versions, the key, the SHA-256 of the files' contents, the payload length,
 //! the [`PreparedMeta`]) followed by the canonical document. Written atomically (a temporary file
-//! in the same directory, then rename); the directories of older store formats are removed then.
+//! in the same directory, then rename); the directories of older store formats, entries beyond the
+//! 32 most recently used and temporary files abandoned for an hour are removed then.
 //! On read the header must match this build and the key, and the payload must have the recorded
 //! length, else the entry is ignored; the loader then builds the engine from the payload while it
 //! hashes the files on another thread, and uses the result only if the hashes match
@@ -55,6 +56,13 @@ impl Entry {
     }
 }
 
+/// Entries kept at most; the least recently used go first. Each is one tokenizer (3-28 MB for
+/// the lineup), so the store stays under ~1 GB for any realistic set.
+const MAX_ENTRIES: usize = 32;
+
+/// A temporary file this old is left over from a writer that died.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The on-disk store (a directory; created on first write).
 #[derive(Debug, Clone)]
 pub struct PreparedStore {
@@ -85,6 +93,40 @@ impl PreparedStore {
         }
     }
 
+    /// Keeps the [`MAX_ENTRIES`] most recently used entries and drops abandoned temporary files
+    /// (best effort).
+    fn evict(&self) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = std::time::SystemTime::now();
+        let mut entries = Vec::new();
+        for e in dir.flatten() {
+            let (path, Ok(meta)) = (e.path(), e.metadata()) else {
+                continue;
+            };
+            let modified = meta.modified().unwrap_or(now);
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".tmp") {
+                if now
+                    .duration_since(modified)
+                    .is_ok_and(|age| age > STALE_TMP)
+                {
+                    let _ = std::fs::remove_file(&path);
+                }
+            } else if name.ends_with(".json") {
+                entries.push((modified, path));
+            }
+        }
+        if entries.len() > MAX_ENTRIES {
+            entries.sort();
+            for (_, path) in &entries[..entries.len() - MAX_ENTRIES] {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{:016x}.json", fnv1a(key)))
     }
@@ -100,7 +142,15 @@ impl PreparedStore {
             && header.engine == ENGINE
             && header.key == key
             && header.json_len == text.len() - newline - 1;
-        valid.then_some(Entry {
+        if !valid {
+            return None;
+        }
+        // Recently used entries are the last to be evicted (best effort).
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(self.path(key))
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        Some(Entry {
             meta: header.meta,
             digest: header.digest,
             text,
@@ -156,7 +206,10 @@ impl PreparedStore {
             std::fs::rename(&tmp, &target)
         })();
         match result {
-            Ok(()) => self.remove_old_formats(),
+            Ok(()) => {
+                self.remove_old_formats();
+                self.evict();
+            }
             Err(_) => {
                 let _ = std::fs::remove_file(&tmp);
             }
@@ -260,5 +313,46 @@ mod tests {
         assert!(leftovers.is_empty());
         store.remove("k");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn keeps_the_most_recently_used_entries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = PreparedStore::new(tmp.path());
+        let at = |secs: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let age = |key: &str, secs: u64| {
+            std::fs::File::options()
+                .write(true)
+                .open(store.path(key))
+                .unwrap()
+                .set_modified(at(secs))
+                .unwrap();
+        };
+        for i in 0..MAX_ENTRIES {
+            let key = format!("k{i}");
+            store.put(&key, "d", &meta(), "{}").unwrap();
+            age(&key, 1_000 + i as u64);
+        }
+        // k0 is the oldest, but used now; k1 becomes the least recently used.
+        assert!(store.get("k0").is_some());
+        // A leftover temporary file from a dead writer goes too; a fresh one stays.
+        let (stale, fresh) = (store.dir.join(".x.1-0.tmp"), store.dir.join(".y.1-0.tmp"));
+        std::fs::write(&stale, b"partial").unwrap();
+        std::fs::write(&fresh, b"partial").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(at(5))
+            .unwrap();
+        store.put("new", "d", &meta(), "{}").unwrap();
+        assert!(
+            store.get("k1").is_none(),
+            "the least recently used is evicted"
+        );
+        for key in ["k0", "k2", "new"] {
+            assert!(store.get(key).is_some(), "{key}");
+        }
+        assert!(!stale.exists() && fresh.exists());
     }
 }
