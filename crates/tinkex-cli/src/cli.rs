@@ -59,22 +59,31 @@ pub struct Cli {
 impl Cli {
     /// What clap's derive cannot express: `--fallback-model` only qualifies
     /// `--training-model-id` (a `requires` on it is not enforced across the flattened group).
-    pub fn usage_problem(&self) -> Option<&'static str> {
-        let (fallback, training) = match &self.command {
-            Command::Encode(EncodeArgs { target, .. })
-            | Command::Decode(DecodeArgs { target, .. })
-            | Command::Count(CountArgs { target, .. }) => (
-                target.fallback_model.is_some(),
-                target.target.training_model_id.is_some(),
-            ),
-            Command::Resolve(args) => (
-                args.fallback_model.is_some(),
-                args.training_model_id.is_some(),
-            ),
-            Command::Cache(_) => (false, false),
+    /// Returns the subcommand's name (for its usage line) and the problem.
+    pub fn usage_problem(&self) -> Option<(&'static str, &'static str)> {
+        let qualified = |t: &TargetArgs| {
+            (
+                t.fallback_model.is_some(),
+                t.target.training_model_id.is_some(),
+            )
         };
-        (fallback && !training)
-            .then_some("--fallback-model can only be used with --training-model-id")
+        let (name, (fallback, training)) = match &self.command {
+            Command::Encode(EncodeArgs { target, .. }) => ("encode", qualified(target)),
+            Command::Decode(DecodeArgs { target, .. }) => ("decode", qualified(target)),
+            Command::Count(CountArgs { target, .. }) => ("count", qualified(target)),
+            Command::Resolve(args) => (
+                "resolve",
+                (
+                    args.fallback_model.is_some(),
+                    args.training_model_id.is_some(),
+                ),
+            ),
+            Command::Cache(_) => ("cache", (false, false)),
+        };
+        (fallback && !training).then_some((
+            name,
+            "--fallback-model can only be used with --training-model-id",
+        ))
     }
 }
 

@@ -22,9 +22,15 @@ use clap::{CommandFactory, Parser};
 fn main() -> ExitCode {
     // Usage errors exit here with code 2 (and --help / --version with 0).
     let cli = cli::Cli::parse();
-    if let Some(problem) = cli.usage_problem() {
-        cli::Cli::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, problem)
+    if let Some((subcommand, problem)) = cli.usage_problem() {
+        // The subcommand's own usage line, as clap prints for its other usage errors.
+        let mut command = cli::Cli::command();
+        command.build();
+        let mut sub = command
+            .find_subcommand_mut(subcommand)
+            .cloned()
+            .unwrap_or(command);
+        sub.error(clap::error::ErrorKind::ArgumentConflict, problem)
             .exit();
     }
     let mut out = stream::Output::stdout();
