@@ -21,7 +21,6 @@
 //! # Ok::<(), tinkex::Error>(())
 //! ```
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -42,28 +41,7 @@ use crate::{Error, Result};
 /// The prefix every Tinker API key has.
 pub const API_KEY_PREFIX: &str = "tml-";
 
-/// A secret string whose `Debug` output is redacted.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps `s` (surrounding whitespace removed); `None` when it is empty.
-    pub fn new(s: impl AsRef<str>) -> Option<Secret> {
-        let t = s.as_ref().trim();
-        (!t.is_empty()).then(|| Secret(t.to_owned()))
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+pub use crate::config::Secret;
 
 /// How a failed Tinker API request is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,28 +50,31 @@ pub const DEFAULT_TINKER_BASE_URL: &str =
 /// The Hub used when `HF_ENDPOINT` is not set.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
-/// A Hugging Face access token. Its `Debug` output is redacted.
+/// A secret string (a Hugging Face token, a Tinker API key, …) whose `Debug` output is redacted.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+pub struct Secret(String);
 
-impl Token {
-    /// Wraps a token (surrounding whitespace removed); `None` when it is empty.
-    pub fn new(token: impl AsRef<str>) -> Option<Token> {
-        let t = token.as_ref().trim();
-        (!t.is_empty()).then(|| Token(t.to_owned()))
+impl Secret {
+    /// Wraps `s` (surrounding whitespace removed); `None` when it is empty.
+    pub fn new(s: impl AsRef<str>) -> Option<Secret> {
+        let t = s.as_ref().trim();
+        (!t.is_empty()).then(|| Secret(t.to_owned()))
     }
 
-    /// The token itself.
-    pub fn secret(&self) -> &str {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
         &self.0
     }
 }
 
-impl fmt::Debug for Token {
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(<redacted>)")
+        f.write_str("Secret(<redacted>)")
     }
 }
+
+/// A Hugging Face access token.
+pub type Token = Secret;
 
 /// How failed Hub requests are retried: connection errors, timeouts, 408, 429 (after its
 /// `Retry-After`) and 5xx, with capped exponential backoff and jitter, within a total budget.
@@ -374,7 +377,7 @@ mod tests {
         let home = dir.to_str().unwrap();
         let other = dir.join("other");
         let other = other.to_str().unwrap();
-        let t = |c: Config| c.token.map(|t| t.secret().to_owned());
+        let t = |c: Config| c.token.map(|t| t.expose().to_owned());
         assert_eq!(
             t(cfg(&[(ENV_HF_HOME, home)])).as_deref(),
             Some("hf_home_token")

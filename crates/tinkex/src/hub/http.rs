@@ -272,7 +272,7 @@ impl<'a> Client<'a> {
     fn token_for(&self, url: &str) -> Option<&str> {
         // The token goes to the Hub only, never to the CDN a redirect points at.
         let t = self.config.token.as_ref()?;
-        (origin(url) == origin(&self.config.endpoint)).then(|| t.secret())
+        (origin(url) == origin(&self.config.endpoint)).then(|| t.expose())
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent.
