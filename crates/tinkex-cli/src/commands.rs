@@ -13,7 +13,7 @@ use tinkex::client::{ClientConfig, ServiceClient, TokenizerSource, TrainingClien
 use tinkex::Tokenizer;
 
 use crate::cli::{Command, CountArgs, DecodeArgs, EncodeArgs, ResolveArgs, TargetArgs};
-use crate::parse::{ids_record, parse_ids, text_record, to_u32, IdWords};
+use crate::parse::{id_to_u32, ids_record, parse_ids, text_record, to_u32, IdWords};
 use crate::stream::{read_file, read_stdin, stdin_words, Lines, Output};
 
 /// At most this many JSON Lines records are encoded/decoded together.
@@ -246,9 +246,7 @@ fn decode_stream(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> 
     let mut words = IdWords::default();
     let mut feed = |word: &str| -> Result<()> {
         if let Some(id) = words.word(word)? {
-            let id =
-                u32::try_from(id).map_err(|_| tinkex::Error::InvalidTokenId { id, vocab_size })?;
-            if let Some(piece) = stream.step(id)? {
+            if let Some(piece) = stream.step(id_to_u32(id, vocab_size)?)? {
                 out.write(piece.as_bytes())?;
                 out.flush()?;
             }

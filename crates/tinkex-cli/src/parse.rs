@@ -161,9 +161,12 @@ fn id_from_json(v: &Value) -> Result<u64> {
 /// Narrows ids to `u32`; an id above `u32::MAX` is out of range for every vocabulary and is
 /// reported as such (with `vocab_size`).
 pub fn to_u32(ids: &[u64], vocab_size: u32) -> Result<Vec<u32>, tinkex::Error> {
-    ids.iter()
-        .map(|&id| u32::try_from(id).map_err(|_| tinkex::Error::InvalidTokenId { id, vocab_size }))
-        .collect()
+    ids.iter().map(|&id| id_to_u32(id, vocab_size)).collect()
+}
+
+/// One id of [`to_u32`].
+pub fn id_to_u32(id: u64, vocab_size: u32) -> Result<u32, tinkex::Error> {
+    u32::try_from(id).map_err(|_| tinkex::Error::InvalidTokenId { id, vocab_size })
 }
 
 /// The JSON object on line `number`.

@@ -571,6 +571,17 @@ impl<'a> Client<'a> {
         let mut buf = vec![0u8; 1 << 16];
         let mut have = offset;
         let mut last_report = offset;
+        let progress = |downloaded: u64| {
+            emit(
+                self.observer,
+                &HubEvent::DownloadProgress {
+                    repo: self.repo,
+                    file,
+                    downloaded,
+                    total: meta.size,
+                },
+            )
+        };
         loop {
             let n = match body.read(&mut buf) {
                 Ok(0) => break,
@@ -590,15 +601,7 @@ impl<'a> Client<'a> {
             have += n as u64;
             if have - last_report >= 1 << 18 {
                 last_report = have;
-                emit(
-                    self.observer,
-                    &HubEvent::DownloadProgress {
-                        repo: self.repo,
-                        file,
-                        downloaded: have,
-                        total: meta.size,
-                    },
-                );
+                progress(have);
             }
         }
         out.sync_all().map_err(io_fatal)?;
@@ -615,15 +618,7 @@ impl<'a> Client<'a> {
                 });
             }
         }
-        emit(
-            self.observer,
-            &HubEvent::DownloadProgress {
-                repo: self.repo,
-                file,
-                downloaded: have,
-                total: meta.size,
-            },
-        );
+        progress(have);
         Ok(have)
     }
 }
