@@ -137,6 +137,25 @@ pub enum Error {
         message: String,
     },
 
+    /// A chat renderer refuses the conversation: its format cannot express it (a thinking part
+    /// for `llama3`, tool calls for `role_colon`, …), exactly where tinker-cookbook refuses it.
+    #[error("renderer `{renderer}` cannot render this: {what}")]
+    RendererUnsupported {
+        /// The renderer's name.
+        renderer: String,
+        /// What it cannot do, in the cookbook's words where it has them.
+        what: String,
+    },
+
+    /// No chat renderer has this name (or tinkex does not implement it yet).
+    #[error("unknown renderer `{name}`; tinkex renders: {available}")]
+    UnknownRenderer {
+        /// The name asked for.
+        name: String,
+        /// The names tinkex implements, comma-separated.
+        available: String,
+    },
+
     /// An environment variable or configuration value is invalid.
     #[error("invalid configuration {name}: {message}")]
     Config {
