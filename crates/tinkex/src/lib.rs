@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+mod chat;
 pub mod client;
 pub mod config;
 pub mod error;
