@@ -459,6 +459,28 @@ impl Tokenizer {
         }
     }
 
+    /// Appends the raw bytes of `ids` to `out` (a special id gives its text), without UTF-8
+    /// decoding — for parsers that must tell invalid UTF-8 from a real U+FFFD. `Ok(false)`, with
+    /// nothing appended, for a tokenizer that is not byte-level.
+    pub(crate) fn append_bytes(&self, ids: &[u32], out: &mut Vec<u8>) -> Result<bool> {
+        self.check_ids(ids)?;
+        match &self.engine {
+            Engine::Hf(e) => match self.token_bytes.get_or_init(|| TokenBytes::build(e)) {
+                Some(table) => {
+                    for &id in ids {
+                        out.extend_from_slice(table.get(id));
+                    }
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+            Engine::Tiktoken(e) => {
+                out.extend_from_slice(&e.decode_bytes(ids, false)?);
+                Ok(true)
+            }
+        }
+    }
+
     /// A streaming decoder: feed ids one at a time as they are sampled, get text as soon as it
     /// is complete; the pieces join to exactly [`Tokenizer::decode`] of all the ids. See
     /// [`crate::stream`].

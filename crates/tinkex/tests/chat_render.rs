@@ -305,4 +305,5 @@ macro_rules! oracle {
 oracle! {
     role_colon: "role_colon" => ["render.jsonl.zst", "extra.jsonl.zst"];
     llama3: "llama3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    tml_v0: "tml_v0" => ["render.jsonl.zst", "extra.jsonl.zst"];
 }

@@ -40,6 +40,7 @@ mod text;
 
 mod llama3;
 mod role_colon;
+mod tml_v0;
 
 use std::sync::Arc;
 
@@ -207,7 +208,11 @@ impl RendererOptions {
 /// `renderers/__init__.py` `get_renderer`).
 type Build = fn(&'static str, Arc<Tokenizer>, &RendererOptions) -> Result<Arc<dyn Renderer>>;
 
-const RENDERERS: &[(&str, Build)] = &[("role_colon", role_colon::build), ("llama3", llama3::build)];
+const RENDERERS: &[(&str, Build)] = &[
+    ("role_colon", role_colon::build),
+    ("llama3", llama3::build),
+    ("tml_v0", tml_v0::build),
+];
 
 /// Every renderer name tinkex implements, in registry order.
 pub fn renderer_names() -> impl Iterator<Item = &'static str> {
