@@ -266,7 +266,7 @@ impl Tokenizer {
         let engine = load::bundled_engine(bundled, prepared_store(config).as_ref())?;
         Ok(Tokenizer::from_engine(
             engine,
-            bundled.repo_ids[0].to_owned(),
+            bundled.display_name().to_owned(),
             None,
         ))
     }
