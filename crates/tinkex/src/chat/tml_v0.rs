@@ -344,11 +344,6 @@ impl Json {
         serde_json::from_str(text)
     }
 
-    /// serde_json's compact text.
-    fn compact(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
     /// Every object's keys sorted (a map keyed by string holds them so), the last of repeated
     /// keys kept.
     fn sorted(self) -> Json {
@@ -390,29 +385,37 @@ impl Json {
     }
 }
 
-/// serde_json's compact formatter, but with `+` on positive exponents (`1e+30`): how the core
-/// prints tool declarations.
-struct SignedExponent;
+/// serde_json's compact formatter with the sign of positive exponents chosen: the core prints
+/// tool calls as serde_json did with `ryu` (`1e16`), tool declarations as it does with `zmij`
+/// (`1e+16`); the digits and where scientific notation starts are the same.
+struct Exponent {
+    plus: bool,
+}
 
-impl serde_json::ser::Formatter for SignedExponent {
+impl serde_json::ser::Formatter for Exponent {
     fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, x: f64) -> std::io::Result<()> {
         let mut plain = Vec::with_capacity(24);
         serde_json::ser::CompactFormatter.write_f64(&mut plain, x)?;
-        match plain.iter().position(|&b| b == b'e') {
-            Some(e) if plain.get(e + 1) != Some(&b'-') => {
-                w.write_all(&plain[..=e])?;
-                w.write_all(b"+")?;
-                w.write_all(&plain[e + 1..])
-            }
-            _ => w.write_all(&plain),
+        let Some(e) = plain.iter().position(|&b| b == b'e') else {
+            return w.write_all(&plain);
+        };
+        w.write_all(&plain[..=e])?;
+        let exponent = match plain[e + 1..].strip_prefix(b"+") {
+            Some(digits) => digits,
+            None => &plain[e + 1..],
+        };
+        if self.plus && exponent.first() != Some(&b'-') {
+            w.write_all(b"+")?;
         }
+        w.write_all(exponent)
     }
 }
 
-fn declare_text(specs: &Json) -> String {
+/// `v` as the core prints it (see [`Exponent`]).
+fn json_text(v: &Json, plus: bool) -> String {
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, SignedExponent);
-    match specs.serialize(&mut ser) {
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Exponent { plus });
+    match v.serialize(&mut ser) {
         Ok(()) => String::from_utf8(out).unwrap_or_default(),
         Err(_) => String::new(),
     }
@@ -535,10 +538,9 @@ impl TmlV0 {
         let Value::Array(tools) = tools else {
             return Err(invalid());
         };
-        if !tools
-            .iter()
-            .all(|t| matches!(t, Value::Object(_)) && matches!(t.get("function"), Some(Value::Object(_))))
-        {
+        if !tools.iter().all(|t| {
+            matches!(t, Value::Object(_)) && matches!(t.get("function"), Some(Value::Object(_)))
+        }) {
             return Err(invalid());
         }
         for t in &tools {
@@ -620,7 +622,7 @@ impl TmlV0 {
         }
         Ok(match failure {
             Some(e) => Err(e),
-            None => Ok(declare_text(&Json::Array(specs))),
+            None => Ok(json_text(&Json::Array(specs), true)),
         })
     }
 
@@ -630,14 +632,18 @@ impl TmlV0 {
         let arguments =
             pyjson::loads(&call.function.arguments).map_err(|e| refuse(r, e.to_string()))?;
         let Value::Object(arguments) = arguments else {
-            return Err(refuse(r, "tool call arguments must decode to a JSON object"));
+            return Err(refuse(
+                r,
+                "tool call arguments must decode to a JSON object",
+            ));
         };
         let mut args = Vec::with_capacity(arguments.len());
         let mut failure = None;
         for (k, v) in &arguments {
             let k = py_str(r, k)?;
             // `ToolArg(name, json.dumps(value))`, which the core reads with serde_json.
-            let text = pyjson::dumps(v, &DumpOptions::default()).map_err(|e| refuse(r, e.to_string()))?;
+            let text =
+                pyjson::dumps(v, &DumpOptions::default()).map_err(|e| refuse(r, e.to_string()))?;
             match Json::read(&text) {
                 Ok(v) => args.push((k.to_owned(), v)),
                 Err(e) => {
@@ -661,7 +667,7 @@ impl TmlV0 {
             ("name".into(), Json::Str(call.function.name.clone())),
             ("args".into(), Json::Object(args)),
         ]);
-        Ok(Ok(call.compact()))
+        Ok(Ok(json_text(&call, false)))
     }
 
     /// `_tml_renderers_openai_message(m).to_messages()`.
@@ -895,11 +901,7 @@ fn py_repr(v: &Value) -> String {
             "{{{}}}",
             pairs
                 .iter()
-                .map(|(k, v)| format!(
-                    "{}: {}",
-                    py_repr_str(&k.to_string_lossy()),
-                    py_repr(v)
-                ))
+                .map(|(k, v)| format!("{}: {}", py_repr_str(&k.to_string_lossy()), py_repr(v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -1041,7 +1043,10 @@ impl TmlV0 {
                             None
                         } else {
                             let mut bytes = Vec::new();
-                            if !matches!(self.tok.append_bytes(&tokens[start..i], &mut bytes), Ok(true)) {
+                            if !matches!(
+                                self.tok.append_bytes(&tokens[start..i], &mut bytes),
+                                Ok(true)
+                            ) {
                                 return None;
                             }
                             Some(String::from_utf8(bytes).ok()?)
@@ -1380,7 +1385,7 @@ mod tests {
 
     #[test]
     fn json_is_read_and_printed_as_serde_json_does() {
-        let read = |t: &str| Json::read(t).unwrap().compact();
+        let read = |t: &str| json_text(&Json::read(t).unwrap(), false);
         // Member order kept, numbers as serde_json holds them.
         assert_eq!(
             read(r#"{"b": 1, "a": [1, 2.50, {"z": 1, "y": null}], "c": "\u00e9\n"}"#),
@@ -1401,18 +1406,20 @@ mod tests {
         assert!(Json::read(&deep).is_err());
         assert!(Json::read(&deep[1..deep.len() - 1]).is_ok());
         // Declarations: keys sorted everywhere, `+` on positive exponents.
-        let specs = Json::read(r#"[{"z": [1e30, 1.5e-7, 1e16, 1e15, 100.0], "a": {"y": 1, "x": 2}}]"#)
-            .unwrap()
-            .sorted();
+        let specs =
+            Json::read(r#"[{"z": [1e30, 1.5e-7, 1e16, 1e15, 100.0], "a": {"y": 1, "x": 2}}]"#)
+                .unwrap()
+                .sorted();
         assert_eq!(
-            declare_text(&specs),
+            json_text(&specs, true),
             r#"[{"a":{"x":2,"y":1},"z":[1e+30,1.5e-7,1e+16,1000000000000000.0,100.0]}]"#
         );
     }
 
     #[test]
     fn tool_call_payload_has_exactly_name_and_args() {
-        let (name, args) = read_call(r#" {"args": {"b": 1, "a": 2, "a": 3}, "name": "f"} "#).unwrap();
+        let (name, args) =
+            read_call(r#" {"args": {"b": 1, "a": 2, "a": 3}, "name": "f"} "#).unwrap();
         assert_eq!(name, "f");
         let keys: Vec<&str> = args.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["b", "a", "a"], "arguments in order, repeats kept");
