@@ -307,3 +307,56 @@ oracle! {
     llama3: "llama3" => ["render.jsonl.zst", "extra.jsonl.zst"];
     tml_v0: "tml_v0" => ["render.jsonl.zst", "extra.jsonl.zst"];
 }
+
+/// Inkling's parser beyond the trained completions: `tml_v0_parse.jsonl.zst`, 4000 random
+/// replies (scripts/tml_v0_parse_oracle.py, seed 1) — headers with names, several turns,
+/// special tokens inside content, broken UTF-8, tool-call JSON of every shape, truncations —
+/// through the cookbook's `parse_response`, and the streaming parser's final message.
+#[test]
+fn tml_v0_parse() {
+    #[derive(Deserialize)]
+    struct Line {
+        tokens: Vec<u32>,
+        message: Message,
+        termination: chat::ParseTermination,
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/chat/tml_v0_parse.jsonl.zst");
+    let bytes = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
+    let lines: Vec<Line> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4000);
+    let r = chat::renderer("tml_v0", tokenizer("o200k_base_chat")).unwrap();
+    let mut bad = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match r.parse_response(&line.tokens) {
+            Ok((m, t)) if m.same_as(&line.message) && t == line.termination => {}
+            other => bad.push(format!(
+                "#{i} {:?}: got {other:?}, want {:?} {:?}",
+                line.tokens, line.message, line.termination
+            )),
+        }
+        let mut p = r.streaming_parser().unwrap();
+        let mut deltas = Vec::new();
+        for &id in &line.tokens {
+            deltas.extend(p.feed(id).unwrap());
+        }
+        deltas.extend(p.finish().unwrap());
+        match deltas.last() {
+            Some(chat::StreamDelta::Message {
+                message,
+                termination,
+            }) if message.same_as(&line.message) && *termination == line.termination => {}
+            other => bad.push(format!("#{i} streaming final: {other:?}")),
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of 4000 differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
