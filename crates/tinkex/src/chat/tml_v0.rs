@@ -1523,4 +1523,433 @@ mod tests {
         ])
         .is_none());
     }
+
+    fn inkling() -> Arc<dyn Renderer> {
+        let tok = crate::tokenizer::get_or_load_tokenizer("thinkingmachines/Inkling").unwrap();
+        super::super::renderer("tml_v0", tok).unwrap()
+    }
+
+    /// Ids of a markup string: `<|name|>` is that special token, the text between is encoded.
+    fn markup(r: &dyn Renderer, s: &str) -> Vec<u32> {
+        let tok = r.tokenizer();
+        let mut out = Vec::new();
+        let mut rest = s;
+        while !rest.is_empty() {
+            let special = rest.find("<|").and_then(|a| {
+                let b = a + rest[a..].find("|>")? + 2;
+                Some((a, b, tok.token_to_id(&rest[a..b])?))
+            });
+            match special {
+                Some((a, b, id)) => {
+                    out.extend(tok.encode(&rest[..a], false).unwrap());
+                    out.push(id);
+                    rest = &rest[b..];
+                }
+                None => {
+                    out.extend(tok.encode(rest, false).unwrap());
+                    rest = "";
+                }
+            }
+        }
+        out
+    }
+
+    fn conversation(r: &dyn Renderer) -> Vec<Message> {
+        let tools: Vec<ToolSpec> = serde_json::from_str(
+            r#"[{"name": "f", "description": "d", "parameters": {"type": "object",
+                "properties": {"b": {"type": "string"}, "a": {"type": "number", "default": 1e16}}}}]"#,
+        )
+        .unwrap();
+        let mut messages = r.tool_prefix(&tools, "S").unwrap();
+        messages.extend(
+            serde_json::from_str::<Vec<Message>>(
+                r#"[{"role": "user", "content": "U"},
+                {"role": "assistant", "content": [{"type": "thinking", "thinking": "T"}, {"type": "text", "text": "X"}],
+                 "tool_calls": [{"type": "function", "id": "call_1", "function": {"name": "f",
+                   "arguments": "{\"b\": 1.5e-7, \"a\": [1e16, {\"z\": 1, \"y\": \"\\u00e9\"}]}"}}]},
+                {"role": "tool", "content": "R", "tool_call_id": "call_1", "name": "f"},
+                {"role": "assistant", "content": "done"}]"#,
+            )
+            .unwrap(),
+        );
+        messages
+    }
+
+    const PROMPT: &str = concat!(
+        "<|message_system|><|content_text|>S<|end_message|>",
+        "<|message_system|>tool_declare<|content_xml|>",
+        r#"[{"description":"d","name":"f","parameters":{"properties":{"a":{"default":1e+16,"type":"number"},"#,
+        r#""b":{"type":"string"}},"type":"object"},"type":"function"}]<|end_message|>"#,
+        "<|message_system|><|content_text|>Thinking effort level: 0.9<|end_message|>",
+        "<|message_user|><|content_text|>U<|end_message|>",
+        "<|message_model|><|content_thinking|>T<|end_message|>",
+        "<|message_model|><|content_text|>X<|end_message|>",
+        "<|message_model|>f<|content_invoke_tool_json|>",
+        r#"{"name":"f","args":{"a":[1e16,{"z":1,"y":"é"}],"b":1.5e-7}}<|end_message|>"#,
+        "<|content_model_end_sampling|>",
+        "<|message_tool|>f<|content_text|>R<|end_message|>",
+    );
+    const LAST: &str =
+        "<|message_model|><|content_text|>done<|end_message|><|content_model_end_sampling|>";
+
+    #[test]
+    fn renders_the_grammar() {
+        let r = inkling();
+        let messages = conversation(&*r);
+        assert_eq!(
+            messages[1].content.text(),
+            r#"[{"type":"function","function":{"name":"f","description":"d","parameters":{"properties":{"a":{"default":1e+16,"type":"number"},"b":{"type":"string"}},"type":"object"}}}]"#,
+            "tool_prefix: Python's json.dumps (the workspace's serde_json sorts the schema)"
+        );
+        let n = messages.len();
+        let prompt = r
+            .generation_prompt(&messages[..n - 1], Role::Assistant, None)
+            .unwrap();
+        assert_eq!(prompt.to_ints().unwrap(), markup(&*r, PROMPT));
+        let (input, weights) = r
+            .supervised_example(&messages, TrainOnWhat::LastAssistantMessage)
+            .unwrap();
+        let tokens = input.to_ints().unwrap();
+        assert_eq!(tokens, markup(&*r, &[PROMPT, LAST].concat()));
+        let trained = markup(&*r, LAST).len();
+        assert!(weights[..tokens.len() - trained].iter().all(|&w| w == 0.0));
+        assert!(weights[tokens.len() - trained..].iter().all(|&w| w == 1.0));
+        // Every assistant message: its frame tokens and ModelEndSampling too.
+        let (_, weights) = r
+            .supervised_example(&messages, TrainOnWhat::AllAssistantMessages)
+            .unwrap();
+        let first = markup(&*r, PROMPT.split("<|message_model|>").next().unwrap()).len();
+        assert_eq!(weights[first], 1.0);
+        assert_eq!(weights[first - 1], 0.0);
+        assert_eq!(
+            r.stop_sequences().unwrap(),
+            StopSequences::Tokens(markup(&*r, "<|content_model_end_sampling|>"))
+        );
+    }
+
+    #[test]
+    fn effort_goes_after_the_leading_system_messages() {
+        let r = inkling();
+        let prompt = |m: &[Message]| {
+            let ids = r
+                .generation_prompt(m, Role::Assistant, None)
+                .unwrap()
+                .to_ints()
+                .unwrap();
+            r.tokenizer().decode(&ids, false).unwrap()
+        };
+        const E: &str =
+            "<|message_system|><|content_text|>Thinking effort level: 0.9<|end_message|>";
+        assert_eq!(prompt(&[]), E);
+        let s = |t: &str| Message::new(Role::System, t);
+        let u = |t: &str| Message::new(Role::User, t);
+        assert_eq!(
+            prompt(&[s("a"), u("b"), s("c")]),
+            format!(
+                "<|message_system|><|content_text|>a<|end_message|>{E}<|message_user|><|content_text|>b<|end_message|><|message_system|><|content_text|>c<|end_message|>"
+            )
+        );
+        assert_eq!(
+            prompt(&[s("a"), s("b")]),
+            format!("<|message_system|><|content_text|>a<|end_message|><|message_system|><|content_text|>b<|end_message|>{E}")
+        );
+    }
+
+    #[test]
+    fn supervised_examples_end_at_the_last_trained_token() {
+        let r = inkling();
+        let m: Vec<Message> = serde_json::from_str(
+            r#"[{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
+                {"role": "user", "content": "trailing"}]"#,
+        )
+        .unwrap();
+        let (input, weights) = r
+            .supervised_example(&m, TrainOnWhat::LastAssistantMessage)
+            .unwrap();
+        let text = r
+            .tokenizer()
+            .decode(&input.to_ints().unwrap(), false)
+            .unwrap();
+        assert!(
+            text.ends_with("a<|end_message|><|content_model_end_sampling|>"),
+            "{text}"
+        );
+        assert_eq!(weights.last(), Some(&1.0));
+        // Nothing trained: no example, which build_supervised_example refuses.
+        assert!(r
+            .supervised_examples(&m, TrainOnWhat::LastAssistantTurn)
+            .unwrap()
+            .is_empty());
+        let e = r
+            .supervised_example(&m, TrainOnWhat::LastAssistantTurn)
+            .unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("tml_v0 produced multiple SFT examples; use build_supervised_examples"));
+        for mode in [
+            TrainOnWhat::AllMessages,
+            TrainOnWhat::AllTokens,
+            TrainOnWhat::AllUserAndSystemMessages,
+        ] {
+            let e = r.supervised_example(&m, mode).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "tml-renderers SFT supports all_assistant_messages, last_assistant_message, \
+                 last_assistant_turn, and customized; got '{mode}'"
+                )),
+                "{e}"
+            );
+        }
+        // `customized` trains an assistant message without `trainable`.
+        let (_, w) = r.supervised_example(&m, TrainOnWhat::Customized).unwrap();
+        assert_eq!(w.last(), Some(&1.0));
+    }
+
+    #[test]
+    fn refusals_carry_the_cookbook_words() {
+        let r = inkling();
+        let u = [Message::new(Role::User, "q")];
+        let refused = |e: crate::Error, want: &str| {
+            let e = e.to_string();
+            assert!(e.contains(want), "{e}");
+        };
+        refused(
+            r.generation_prompt(&u, Role::User, None).unwrap_err(),
+            "tml_v0 only supports assistant generation",
+        );
+        refused(
+            r.generation_prompt(&u, Role::Assistant, Some(""))
+                .unwrap_err(),
+            "tml_v0 sampling does not accept partial assistant messages. Pass complete messages \
+             and let the model start a new assistant response.",
+        );
+        let call = |args: &str, name: &str| {
+            let mut m = Message::new(Role::Assistant, "");
+            m.tool_calls = Some(vec![ToolCall::new(name, args, None)]);
+            r.generation_prompt(&[m], Role::Assistant, None)
+                .unwrap_err()
+        };
+        refused(
+            call("not json", "f"),
+            "Expecting value: line 1 column 1 (char 0)",
+        );
+        refused(
+            call("[1]", "f"),
+            "tool call arguments must decode to a JSON object",
+        );
+        refused(
+            call("{}", ""),
+            "INVALID_ARGUMENT: structured InvokeTool name must not be empty",
+        );
+        refused(
+            call(r#"{"b": 1, "a": [NaN]}"#, "f"),
+            "Tokenizer encoding failed: failed to parse JSON value for arg a: expected value at line 1 column 2",
+        );
+        let declare = |content: &str| {
+            r.generation_prompt(
+                &[Message::new(Role::ToolDeclare, content)],
+                Role::Assistant,
+                None,
+            )
+            .unwrap_err()
+        };
+        refused(
+            declare("{}"),
+            "a tool_declare message must hold a JSON list of OpenAI tools",
+        );
+        refused(
+            declare(r#"[{"function": {"name": 3}}]"#),
+            "a declared tool name must be a string; got 3",
+        );
+        refused(
+            declare(r#"[{"function": {"name": "f", "parameters": null}}]"#),
+            "a declared tool's parameters must be a dict",
+        );
+        refused(
+            declare(r#"[{"function": {"name": "f", "parameters": {"é": NaN}}}]"#),
+            "Tokenizer encoding failed: failed to parse tool spec parameters JSON: expected value at line 1 column 7",
+        );
+        refused(
+            declare(r#"[{"function": {"name": "f", "parameters": {"a": "\ud800"}}}]"#),
+            "'utf-8' codec can't encode character '\\ud800' in position 6: surrogates not allowed",
+        );
+        refused(
+            r.generation_prompt(&[Message::new(Role::Developer, "x")], Role::Assistant, None)
+                .unwrap_err(),
+            "unsupported role: 'developer'",
+        );
+    }
+
+    #[test]
+    fn parses_replies_as_the_core() {
+        let r = inkling();
+        let parse = |s: &str| r.parse_response(&markup(&*r, s)).unwrap();
+        let text = |m: &Message| match &m.content {
+            Content::Text(t) => t.clone(),
+            other => panic!("{other:?}"),
+        };
+        const END: &str = "<|content_model_end_sampling|>";
+        // The header may be missing; what follows the end is read too.
+        let (m, t) = parse("<|content_text|>A<|end_message|><|content_model_end_sampling|>");
+        assert_eq!(
+            (text(&m).as_str(), t),
+            ("A", ParseTermination::StopSequence)
+        );
+        // Cut off inside a message after a complete one: that one, malformed.
+        let (m, t) = parse(
+            "<|message_model|><|content_text|>A<|end_message|><|message_model|><|content_text|>B",
+        );
+        assert_eq!((text(&m).as_str(), t), ("A", ParseTermination::Malformed));
+        // Cut off inside a header: a parse error, the decoded text.
+        let s = "<|message_model|><|content_text|>A<|end_message|><|message_model|>";
+        let (m, t) = parse(s);
+        assert_eq!((text(&m).as_str(), t), (s, ParseTermination::Malformed));
+        // Special tokens inside content are text; thinking and text of one turn are parts.
+        let (m, _) = parse(&format!(
+            "<|message_model|><|content_thinking|>T<|message_user|><|end_message|><|message_model|><|content_text|>X<|end_message|>{END}"
+        ));
+        assert_eq!(
+            m.content,
+            Content::Parts(vec![
+                ContentPart::thinking("T<|message_user|>"),
+                ContentPart::text("X")
+            ])
+        );
+        // Tool calls get the core's ids.
+        let (m, _) = parse(&format!(
+            r#"<|message_model|>f<|content_invoke_tool_json|>{{"name":"f","args":{{"x":1e16}}}}<|end_message|><|message_model|><|content_invoke_tool_json|>{{"args":{{}},"name":"g"}}<|end_message|>{END}"#
+        ));
+        let calls = m.tool_calls.unwrap();
+        assert_eq!(calls[0].id.as_deref(), Some("functions.f:0"));
+        assert_eq!(calls[0].function.arguments, r#"{"x": 1e+16}"#);
+        assert_eq!(calls[1].id.as_deref(), Some("functions.g:1"));
+        // A text tool call, an unknown content type, a name that is not the tool's: the text.
+        for s in [
+            format!("<|message_model|><|content_invoke_tool_text|>x<|end_message|>{END}"),
+            format!("<|message_model|><|content_xml|>x<|end_message|>{END}"),
+            format!(
+                r#"<|message_model|>g<|content_invoke_tool_json|>{{"name":"f","args":{{}}}}<|end_message|>{END}"#
+            ),
+            format!("{END}<|message_model|><|content_text|>A<|end_message|>{END}"),
+        ] {
+            let (m, t) = parse(&s);
+            assert_eq!((text(&m), t), (s.clone(), ParseTermination::Malformed));
+        }
+        assert_eq!(
+            r.parse_response(&[]).unwrap(),
+            (
+                Message::new(Role::Assistant, ""),
+                ParseTermination::Malformed
+            )
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("a"),
+                    Just(" b"),
+                    Just("\n"),
+                    Just("é😀"),
+                    Just("<|end_message|>"),
+                    Just("<|content_model_end_sampling|>"),
+                    Just("{\"x\": 1}"),
+                ],
+                0..4,
+            )
+            .prop_map(|v| v.concat())
+        }
+
+        fn assistant() -> impl Strategy<Value = Message> {
+            (
+                text(),
+                proptest::option::of(text()),
+                0..3usize,
+                any::<u32>(),
+            )
+                .prop_map(|(t, thinking, calls, n)| {
+                    // With tool calls an empty text part is dropped: keep it non-empty.
+                    let t = if calls > 0 { format!("{t}.") } else { t };
+                    let content = match thinking {
+                        Some(th) => {
+                            Content::Parts(vec![ContentPart::thinking(th), ContentPart::text(t)])
+                        }
+                        None => Content::Text(t),
+                    };
+                    let mut m = Message::new(Role::Assistant, content);
+                    if calls > 0 {
+                        m.tool_calls = Some(
+                            (0..calls)
+                                .map(|i| {
+                                    let args = format!(r#"{{"n": {n}, "s": "\u00e9{i}"}}"#);
+                                    ToolCall::new(format!("tool{i}"), args, Some(format!("c{i}")))
+                                })
+                                .collect(),
+                        );
+                    }
+                    m
+                })
+        }
+
+        fn conversation() -> impl Strategy<Value = Vec<Message>> {
+            let other = prop_oneof![
+                text().prop_map(|t| Message::new(Role::User, t)),
+                text().prop_map(|t| Message::new(Role::System, t)),
+                text().prop_map(|t| {
+                    let mut m = Message::new(Role::Tool, t);
+                    m.name = Some("tool0".into());
+                    m
+                }),
+                assistant(),
+            ];
+            (proptest::collection::vec(other, 0..5), assistant()).prop_map(|(mut v, last)| {
+                v.push(last);
+                v
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// The cookbook's invariants: the supervised tokens start with the generation
+            /// prompt of the conversation minus its last message; the trained completion
+            /// parses back to the last message (tool-call ids become the core's); prompts
+            /// extend one another once a non-system message is in.
+            #[test]
+            fn cookbook_invariants(messages in conversation()) {
+                let r = inkling();
+                let n = messages.len();
+                let prompt = |m: &[Message]| {
+                    r.generation_prompt(m, Role::Assistant, None).unwrap().to_ints().unwrap()
+                };
+                let before = prompt(&messages[..n - 1]);
+                let (input, weights) = r
+                    .supervised_example(&messages, TrainOnWhat::LastAssistantMessage)
+                    .unwrap();
+                let tokens = input.to_ints().unwrap();
+                prop_assert!(tokens.starts_with(&before));
+                prop_assert!(weights[..before.len()].iter().all(|&w| w == 0.0));
+                prop_assert!(weights[before.len()..].iter().all(|&w| w == 1.0));
+                let (parsed, termination) = r.parse_response(&tokens[before.len()..]).unwrap();
+                prop_assert_eq!(termination, ParseTermination::StopSequence);
+                let mut want = messages[n - 1].clone();
+                if let Some(calls) = &mut want.tool_calls {
+                    for (i, c) in calls.iter_mut().enumerate() {
+                        c.id = Some(format!("functions.{}:{i}", c.function.name));
+                    }
+                }
+                prop_assert!(parsed.same_as(&want), "{:?} != {:?}", parsed, want);
+                let all = prompt(&messages);
+                for k in 1..n {
+                    if messages[..k].iter().any(|m| m.role != Role::System) {
+                        prop_assert!(all.starts_with(&prompt(&messages[..k])));
+                    }
+                }
+            }
+        }
+    }
 }
