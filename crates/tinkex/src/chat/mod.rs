@@ -34,7 +34,7 @@ mod base;
 mod datum;
 mod message;
 mod models;
-mod pyjson;
+pub(crate) mod pyjson;
 mod stream;
 mod text;
 
