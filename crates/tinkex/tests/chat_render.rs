@@ -305,4 +305,7 @@ macro_rules! oracle {
 oracle! {
     role_colon: "role_colon" => ["render.jsonl.zst", "extra.jsonl.zst"];
     llama3: "llama3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    qwen3: "qwen3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    qwen3_disable_thinking: "qwen3_disable_thinking" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    qwen3_instruct: "qwen3_instruct" => ["render.jsonl.zst", "extra.jsonl.zst"];
 }
