@@ -210,6 +210,7 @@ fn resolve_reports_the_tokenizer() {
             "rule": "llama3",
             "model": LLAMA,
             "source": "model_name",
+            "renderers": ["role_colon"],
         })
     );
 
