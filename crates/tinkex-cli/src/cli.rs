@@ -189,10 +189,11 @@ pub struct TargetArgs {
 Show which tokenizer a model uses, by tinkex's resolution rules (no files are loaded).
 
 Prints the tokenizer repo id, followed by `@REVISION` when the revision is pinned (e.g. Kimi), \
-or the path for a local directory. With --json, prints one JSON object:
+the path for a local directory, or the name of a tokenizer built into tinkex (Inkling's \
+o200k_base_chat). With --json, prints one JSON object:
   {\"tokenizer_id\":\"...\",\"revision\":\"...\"|null,\"format\":\"tokenizer.json\"|\"tiktoken\",\
 \"rule\":\"...\",\"model\":\"<MODEL as given>\",\"source\":\"...\",\"renderers\":[...]}
-where rule is one of local_path, server_tokenizer_id, llama3, strip_variant, kimi, repo_id, and \
+where rule is one of local_path, server_tokenizer_id, llama3, strip_variant, kimi, inkling, repo_id, and \
 source is model_name (MODEL, or a training model's model_data.model_name), server_tokenizer_id \
 (a training model's model_data.tokenizer_id) or sampler_base_model. With --training-model-id or \
 --sampler-id, the Tinker API is asked (TINKER_API_KEY, TINKER_BASE_URL) and \"model\" is the \

@@ -190,6 +190,8 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
             (path.to_string_lossy().into_owned(), None, format)
         }
         Resolution::Hub { spec, .. } => (spec.tokenizer_id, spec.revision, spec.format),
+        // Inkling's o200k_base_chat: a tiktoken encoding compiled in.
+        Resolution::Builtin { name, .. } => (name, None, TokenizerFormat::Tiktoken),
     };
     let text = if args.json {
         format!(

@@ -286,7 +286,7 @@ fn check(name: &str, file: &str) {
     }
     assert!(
         bad.is_empty(),
-        "{name}: {} of {} lines differ from the cookbook ({file}):\n{}",
+        "{name}: {} differences from the cookbook in {} lines ({file}):\n{}",
         bad.len(),
         rows.len(),
         bad.join("\n")
