@@ -210,6 +210,7 @@ fn resolve_reports_the_tokenizer() {
             "rule": "llama3",
             "model": LLAMA,
             "source": "model_name",
+            "renderers": ["role_colon"],
         })
     );
 
@@ -242,6 +243,7 @@ fn inkling_is_built_in() {
             "rule": "inkling",
             "model": "thinkingmachines/Inkling",
             "source": "model_name",
+            "renderers": ["tml_v0"],
         })
     );
     assert_eq!(

@@ -392,6 +392,29 @@ impl Tokenizer {
         }
     }
 
+    /// Encodes `text` without special tokens added and with special-token text (`<|im_end|>`,
+    /// `<|endoftext|>`, …) encoded as ordinary text — a backend tokenizer with
+    /// `encode_special_tokens = True`, which tinker-cookbook's Qwen3 renderers use for message
+    /// content. Added tokens that are not special (Qwen3's `<think>`, `<tool_call>`) still match.
+    /// For a tiktoken engine, whose added tokens are all special, every special name is text.
+    pub(crate) fn encode_special_as_text(&self, text: &str) -> Result<Vec<u32>> {
+        match &self.engine {
+            Engine::Hf(e) => {
+                let opts = HfEncodeOptions {
+                    add_special_tokens: false,
+                    encode_special_tokens: true,
+                    ..HfEncodeOptions::default()
+                };
+                let mut out: Vec<PipelineToken> = Vec::with_capacity(text.len() / 4 + 4);
+                e.tokenizer
+                    .encode_into(text, &opts, &mut out)
+                    .map_err(engine_err)?;
+                Ok(out.into_iter().map(u32::from).collect())
+            }
+            Engine::Tiktoken(e) => Ok(e.encode_ordinary(text)),
+        }
+    }
+
     /// Encodes many texts on all cores; the result is in input order and equal to encoding each
     /// text with [`Tokenizer::encode`].
     pub fn encode_batch<S: AsRef<str> + Sync>(

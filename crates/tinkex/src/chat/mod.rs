@@ -39,6 +39,7 @@ mod stream;
 mod text;
 
 mod llama3;
+mod qwen3;
 mod role_colon;
 mod tml_v0;
 
@@ -211,6 +212,9 @@ type Build = fn(&'static str, Arc<Tokenizer>, &RendererOptions) -> Result<Arc<dy
 const RENDERERS: &[(&str, Build)] = &[
     ("role_colon", role_colon::build),
     ("llama3", llama3::build),
+    ("qwen3", qwen3::build),
+    ("qwen3_disable_thinking", qwen3::build),
+    ("qwen3_instruct", qwen3::build),
     ("tml_v0", tml_v0::build),
 ];
 
