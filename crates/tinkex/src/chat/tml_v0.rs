@@ -714,8 +714,8 @@ impl TmlV0 {
             })
         };
         match &m.content {
-            Content::Text(s) if !(s.is_empty() && !calls.is_empty()) => push(Body::Text(s)),
-            Content::Text(_) => {}
+            Content::Text(s) if s.is_empty() && !calls.is_empty() => {}
+            Content::Text(s) => push(Body::Text(s)),
             Content::Parts(parts) if parts.is_empty() && calls.is_empty() => push(Body::Text("")),
             Content::Parts(parts) => {
                 for p in parts {
@@ -1598,8 +1598,11 @@ mod tests {
         let messages = conversation(&*r);
         assert_eq!(
             messages[1].content.text(),
-            r#"[{"type":"function","function":{"name":"f","description":"d","parameters":{"properties":{"a":{"default":1e+16,"type":"number"},"b":{"type":"string"}},"type":"object"}}}]"#,
-            "tool_prefix: Python's json.dumps (the workspace's serde_json sorts the schema)"
+            concat!(
+                r#"[{"type":"function","function":{"name":"f","description":"d","parameters":"#,
+                r#"{"type":"object","properties":{"b":{"type":"string"},"a":{"type":"number","default":1e+16}}}}}]"#
+            ),
+            "tool_prefix: Python's json.dumps of tool_specs_to_openai_tools"
         );
         let n = messages.len();
         let prompt = r
