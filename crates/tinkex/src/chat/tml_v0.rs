@@ -30,8 +30,9 @@
 //! * CALL is `{"name":NAME,"args":{…}}` in serde_json's compact form: the arguments sorted by
 //!   name, each value as serde_json reads Python's `json.dumps(value)` back (object members
 //!   keep their order; integers beyond 64 bits and all decimals are `f64`, read the way
-//!   serde_json reads them — not always to the nearest double — and printed shortest; `NaN`
-//!   or too deep nesting is the core's "failed to parse JSON value for arg …" error).
+//!   serde_json reads them — not always to the nearest double — and printed shortest, with no
+//!   `+` in exponents: `1e16`; `NaN` or nesting deeper than 127 is the core's "failed to parse
+//!   JSON value for arg …" error).
 //! * SPECS is the list of `{"description","name","parameters","type"}` of a `tool_declare`
 //!   message's OpenAI tools (`json.dumps(tool_specs_to_openai_tools(tools), separators=(",",
 //!   ":"))`, as `create_conversation_prefix_with_tools` writes it), every object's keys sorted,
@@ -40,7 +41,8 @@
 //!   leading system messages (`tool_declare` included): the effort (default 0.9, in `[0, 1)`) is
 //!   stored as `round(effort * 1000)` thousandths and shown rounded to hundredths, ties to even
 //!   (`(m / 1000 * 100)` as an `f64`), without trailing zeros: 900 → `0.9`, 125 → `0.12`,
-//!   999 → `1`, 0 → `0`.
+//!   999 → `1`, 0 → `0`. tinkex renders the default effort (the cookbook's `effort=` keyword
+//!   has no counterpart in [`Renderer`]).
 //! * The **generation prompt** is every native message rendered, effort included; nothing is
 //!   appended (the model writes `<|message_model|>` itself). Prefill and roles other than the
 //!   assistant are refused.
@@ -50,8 +52,9 @@
 //!   wherever it is); `last_assistant_turn` (those after the last user message); `customized`
 //!   (those without `trainable: false`). The other modes are refused. The example ends with the
 //!   last trained token (what follows is cut off); with nothing trained there is no example,
-//!   which `build_supervised_example` refuses. Prompts extend one another: the extension
-//!   property holds.
+//!   which `build_supervised_example` refuses. Prompts extend one another once a non-system
+//!   message is in (before that, a later system message goes before the effort message): the
+//!   extension property the cookbook claims.
 //!
 //! # Parsing
 //!
@@ -74,7 +77,8 @@
 //! text, thinking parts, tool calls with their arguments re-dumped by Python's `json.dumps`,
 //! the string itself for a single text part. It ended cleanly when a `ModelEndSampling` was
 //! read. A parse error, or a text tool call in any turn, gives the decoded tokens as the
-//! content, `Malformed`.
+//! content, `Malformed`. The stop sequence is `<|content_model_end_sampling|>`; streaming is the
+//! generic decode (markers included) ending with the message `parse_response` gives.
 
 use std::collections::HashMap;
 use std::sync::Arc;
