@@ -308,7 +308,7 @@ oracle! {
     qwen3: "qwen3" => ["render.jsonl.zst", "extra.jsonl.zst"];
     qwen3_disable_thinking: "qwen3_disable_thinking" => ["render.jsonl.zst", "extra.jsonl.zst"];
     qwen3_instruct: "qwen3_instruct" => ["render.jsonl.zst", "extra.jsonl.zst"];
-    tml_v0: "tml_v0" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    tml_v0: "tml_v0" => ["render.jsonl.zst", "extra.jsonl.zst", "tml_v0_edge.jsonl.zst"];
 }
 
 /// Inkling's parser beyond the trained completions: `tml_v0_parse.jsonl.zst`, 4000 random
