@@ -356,7 +356,6 @@ pub(crate) fn supervised_example<T: Template + ?Sized>(
             }
         }
     }
-    drop(push);
     let input = ModelInput { chunks };
     let weights = train_after_the_generation_prompt(t, messages, train_on, &input, weights)?;
     Ok((input, weights))
@@ -478,9 +477,4 @@ pub(crate) fn single_token(renderer: &str, tok: &Tokenizer, text: &str) -> Resul
             ),
         )),
     }
-}
-
-/// A message with the given parts as its content, role assistant.
-pub(crate) fn assistant(content: Content) -> Message {
-    Message::new(Role::Assistant, content)
 }

@@ -39,6 +39,7 @@ mod stream;
 mod text;
 
 mod llama3;
+mod qwen3;
 mod role_colon;
 
 use std::sync::Arc;
@@ -207,7 +208,13 @@ impl RendererOptions {
 /// `renderers/__init__.py` `get_renderer`).
 type Build = fn(&'static str, Arc<Tokenizer>, &RendererOptions) -> Result<Arc<dyn Renderer>>;
 
-const RENDERERS: &[(&str, Build)] = &[("role_colon", role_colon::build), ("llama3", llama3::build)];
+const RENDERERS: &[(&str, Build)] = &[
+    ("role_colon", role_colon::build),
+    ("llama3", llama3::build),
+    ("qwen3", qwen3::build),
+    ("qwen3_disable_thinking", qwen3::build),
+    ("qwen3_instruct", qwen3::build),
+];
 
 /// Every renderer name tinkex implements, in registry order.
 pub fn renderer_names() -> impl Iterator<Item = &'static str> {
