@@ -35,9 +35,11 @@ mod datum;
 mod message;
 mod models;
 pub(crate) mod pyjson;
+mod pyrepr;
 mod stream;
 mod text;
 
+mod gpt_oss;
 mod llama3;
 mod qwen3;
 mod role_colon;
@@ -214,6 +216,10 @@ const RENDERERS: &[(&str, Build)] = &[
     ("qwen3", qwen3::build),
     ("qwen3_disable_thinking", qwen3::build),
     ("qwen3_instruct", qwen3::build),
+    ("gpt_oss_no_sysprompt", gpt_oss::build_no_sysprompt),
+    ("gpt_oss_low_reasoning", gpt_oss::build_low),
+    ("gpt_oss_medium_reasoning", gpt_oss::build_medium),
+    ("gpt_oss_high_reasoning", gpt_oss::build_high),
 ];
 
 /// Every renderer name tinkex implements, in registry order.
