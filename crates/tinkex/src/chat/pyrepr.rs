@@ -125,7 +125,7 @@ pub(crate) fn write_repr_str(out: &mut String, s: &PyStr) {
 pub(crate) fn py_isprintable(c: char) -> bool {
     let c = u32::from(c);
     let i = NOT_PRINTABLE.partition_point(|&(_, hi)| hi < c);
-    !NOT_PRINTABLE.get(i).is_some_and(|&(lo, _)| lo <= c)
+    NOT_PRINTABLE.get(i).is_none_or(|&(lo, _)| lo > c)
 }
 
 /// The code point ranges (inclusive) that are not printable, generated with CPython 3.11.7:
