@@ -34,6 +34,7 @@ mod base;
 mod datum;
 mod message;
 mod models;
+mod pyjson;
 mod stream;
 mod text;
 
