@@ -305,4 +305,7 @@ macro_rules! oracle {
 oracle! {
     role_colon: "role_colon" => ["render.jsonl.zst", "extra.jsonl.zst"];
     llama3: "llama3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    deepseekv3: "deepseekv3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    deepseekv3_disable_thinking: "deepseekv3_disable_thinking" => ["extra.jsonl.zst"];
+    deepseekv3_thinking: "deepseekv3_thinking" => ["render.jsonl.zst", "extra.jsonl.zst"];
 }

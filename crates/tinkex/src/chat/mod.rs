@@ -38,6 +38,7 @@ mod pyjson;
 mod stream;
 mod text;
 
+mod deepseek_v3;
 mod llama3;
 mod role_colon;
 
@@ -207,7 +208,16 @@ impl RendererOptions {
 /// `renderers/__init__.py` `get_renderer`).
 type Build = fn(&'static str, Arc<Tokenizer>, &RendererOptions) -> Result<Arc<dyn Renderer>>;
 
-const RENDERERS: &[(&str, Build)] = &[("role_colon", role_colon::build), ("llama3", llama3::build)];
+const RENDERERS: &[(&str, Build)] = &[
+    ("role_colon", role_colon::build),
+    ("llama3", llama3::build),
+    ("deepseekv3", deepseek_v3::build_disable_thinking),
+    (
+        "deepseekv3_disable_thinking",
+        deepseek_v3::build_disable_thinking,
+    ),
+    ("deepseekv3_thinking", deepseek_v3::build_thinking),
+];
 
 /// Every renderer name tinkex implements, in registry order.
 pub fn renderer_names() -> impl Iterator<Item = &'static str> {

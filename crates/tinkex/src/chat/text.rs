@@ -283,14 +283,12 @@ mod tests {
     #[test]
     fn python_word_characters() {
         // Letters and numbers of every kind, and `_`, are `\w` in Python.
-        for c in ['a', 'Z', '0', '_', 'é', 'ß', 'Ж', '中', '٣', '²', '½', 'Ⅻ', 'ª', '\u{2b740}'] {
+        for c in "aZ0_éßЖ中٣²½Ⅻª\u{2b740}".chars() {
             assert!(py_is_word(c), "{c:?} is \\w in Python");
         }
         // Marks, connector punctuation other than `_`, symbols and spaces are not; nor are
         // letters assigned after Unicode 14 (CJK Extension H, Unicode 15).
-        for c in [
-            '-', ' ', '<', '\u{ff5c}', '\u{2581}', '\u{0301}', '\u{093e}', '\u{203f}', '€', '\u{31350}',
-        ] {
+        for c in "- <\u{ff5c}\u{2581}\u{0301}\u{093e}\u{203f}€\u{31350}".chars() {
             assert!(!py_is_word(c), "{c:?} is not \\w in Python");
         }
         assert!(PY_WORD.windows(2).all(|w| w[0].1 < w[1].0));
