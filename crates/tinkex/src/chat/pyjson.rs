@@ -272,9 +272,9 @@ impl Value {
         }
     }
 
-    /// Converts a `serde_json` value. Lossy compared with [`loads`] on the original text: the
-    /// workspace builds serde_json without `preserve_order`, so object keys come back sorted
-    /// (which changes `dumps` without `sort_keys`); integers beyond 64 bits arrive as floats;
+    /// Converts a `serde_json` value. Lossy compared with [`loads`] on the original text
+    /// (object keys keep their order: tinkex builds serde_json with `preserve_order`; but a
+    /// repeated key is whatever serde_json kept); integers beyond 64 bits arrive as floats;
     /// `-0` arrives as the float `-0.0`. Prefer [`loads`] on the raw JSON text when there is one.
     pub(crate) fn from_serde(v: &serde_json::Value) -> Value {
         match v {
@@ -1455,12 +1455,12 @@ mod tests {
             r#"{"b": [1, -2, 1.5, 18446744073709551615, "x", -0], "a": null}"#,
         )
         .unwrap();
-        // serde_json without preserve_order: keys come back sorted, and `-0` is a float.
-        // (json.dumps(json.loads(same text)) gives '{"b": [1, -2, 1.5, 18446744073709551615,
-        // "x", 0], "a": null}'.)
+        // serde_json with preserve_order (crates/tinkex/Cargo.toml): keys keep their order;
+        // `-0` is a float. (json.dumps(json.loads(same text)) gives '{"b": [1, -2, 1.5,
+        // 18446744073709551615, "x", 0], "a": null}'.)
         assert_eq!(
             dumps(&Value::from_serde(&s), &DumpOptions::default()).unwrap(),
-            r#"{"a": null, "b": [1, -2, 1.5, 18446744073709551615, "x", -0.0]}"#
+            r#"{"b": [1, -2, 1.5, 18446744073709551615, "x", -0.0], "a": null}"#
         );
     }
 
