@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # Re-imports the tokenizer lineup and the parity oracle from ../shared into the repository,
 # compressed, so that the library (feature `bundled`) and the test suite never need ../shared.
+# Only what the project uses is imported (the shared set holds more).
 # Run from the repository root: bash scripts/import-shared.sh [SHARED_DIR]
 set -euo pipefail
 shared=${1:-../shared}
 bundled=crates/tinkex/bundled
 oracle=crates/tinkex/tests/data/parity
+# Bundled Hugging Face tokenizers (tokenizer.json + tokenizer_config.json), in `ls` order.
+lineup="deepseek_v3 deepseek_v3_1 gpt2 gpt_oss llama3_1 qwen3"
+# Parity oracles the tests read, in `ls` order.
+oracles="deepseek_v3 deepseek_v3_1 gpt2 gpt_oss kimi_style llama3_1 o200k_base_chat qwen3"
 mkdir -p "$bundled" "$oracle"
-for name in gpt2 qwen3 llama3_1 deepseek_v3 deepseek_v3_1 gpt_oss; do
+for name in $lineup; do
   src="$shared/fixtures/tokenizers/$name"
   mkdir -p "$bundled/$name"
   zstd -q -f -19 --long=27 "$src/tokenizer.json" -o "$bundled/$name/tokenizer.json.zst"
   cp "$src/tokenizer_config.json" "$bundled/$name/tokenizer_config.json"
   chmod 644 "$bundled/$name/tokenizer_config.json"
 done
-for f in "$shared"/parity/*.jsonl; do
-  zstd -q -f -19 "$f" -o "$oracle/$(basename "$f").zst"
+# Inkling's o200k_base_chat: no Hugging Face files, o200k_base's ranks + a special-token list.
+mkdir -p "$bundled/o200k_base_chat"
+zstd -q -f -19 --long=27 "$shared/fixtures/tiktoken/o200k_base.tiktoken" \
+  -o "$bundled/o200k_base_chat/o200k_base.tiktoken.zst"
+cp "$shared/fixtures/tokenizers/o200k_base_chat/special_tokens.json" "$bundled/o200k_base_chat/"
+chmod 644 "$bundled/o200k_base_chat/special_tokens.json"
+for name in $oracles; do
+  zstd -q -f -19 "$shared/parity/$name.jsonl" -o "$oracle/$name.jsonl.zst"
 done
-# sha256 of every original, for PROVENANCE.md
-( cd "$shared" && sha256sum fixtures/tokenizers/*/tokenizer.json fixtures/tokenizers/*/tokenizer_config.json parity/*.jsonl ) > crates/tinkex/bundled/SHA256SUMS.shared
+# sha256 of every original, for PROVENANCE.md (kimi_style's config is where the test data in
+# tests/data/kimi_style came from).
+files=()
+for name in $lineup; do files+=("fixtures/tokenizers/$name/tokenizer.json"); done
+for name in deepseek_v3 deepseek_v3_1 gpt2 gpt_oss kimi_style llama3_1 qwen3; do
+  files+=("fixtures/tokenizers/$name/tokenizer_config.json")
+done
+files+=(fixtures/tiktoken/o200k_base.tiktoken fixtures/tokenizers/o200k_base_chat/special_tokens.json)
+for name in $oracles; do files+=("parity/$name.jsonl"); done
+( cd "$shared" && sha256sum "${files[@]}" ) > "$bundled/SHA256SUMS.shared"

@@ -49,6 +49,13 @@ fn hub_spec(model: &str, cache: &TokenizerCache) -> Result<TokenizerSpec> {
             format!("`{name}` is a registered tokenizer, not a Hub tokenizer"),
             None,
         )),
+        Resolution::Builtin { name, .. } => Err(fail(
+            format!(
+                "`{model}` uses `{name}`, which is built into tinkex, not a Hub tokenizer \
+                 (nothing to download or remove)"
+            ),
+            None,
+        )),
     }
 }
 

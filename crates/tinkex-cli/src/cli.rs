@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use tinkex::chat::{Reduction, Role, TrainOnWhat};
 
 const MODEL_HELP: &str = "Model name (e.g. Qwen/Qwen3-8B), tokenizer repo id, or local tokenizer \
                           directory (tokenizer.json, or tiktoken.model + tokenizer_config.json)";
@@ -31,7 +33,8 @@ Examples:
   tinkex count --model Qwen/Qwen3-8B essay.txt
   tinkex resolve moonshotai/Kimi-K2.5 --json
   tinkex cache prefetch Qwen/Qwen2.5-7B-Instruct
-  tinkex cache list";
+  tinkex cache list
+  tinkex chat sft --model meta-llama/Llama-3.1-8B-Instruct < conversations.jsonl";
 
 /// `tinkex`: the tinkex command-line program.
 #[derive(Debug, Parser)]
@@ -59,26 +62,27 @@ pub struct Cli {
 impl Cli {
     /// What clap's derive cannot express: `--fallback-model` only qualifies
     /// `--training-model-id` (a `requires` on it is not enforced across the flattened group).
-    /// Returns the subcommand's name (for its usage line) and the problem.
-    pub fn usage_problem(&self) -> Option<(&'static str, &'static str)> {
+    /// Returns the subcommand's path (for its usage line) and the problem.
+    pub fn usage_problem(&self) -> Option<(&'static [&'static str], &'static str)> {
         let qualified = |t: &TargetArgs| {
             (
                 t.fallback_model.is_some(),
                 t.target.training_model_id.is_some(),
             )
         };
-        let (name, (fallback, training)) = match &self.command {
-            Command::Encode(EncodeArgs { target, .. }) => ("encode", qualified(target)),
-            Command::Decode(DecodeArgs { target, .. }) => ("decode", qualified(target)),
-            Command::Count(CountArgs { target, .. }) => ("count", qualified(target)),
+        let (name, (fallback, training)): (&'static [&'static str], _) = match &self.command {
+            Command::Encode(EncodeArgs { target, .. }) => (&["encode"], qualified(target)),
+            Command::Decode(DecodeArgs { target, .. }) => (&["decode"], qualified(target)),
+            Command::Count(CountArgs { target, .. }) => (&["count"], qualified(target)),
+            Command::Chat(chat) => (chat.path(), qualified(&chat.renderer_args().target)),
             Command::Resolve(args) => (
-                "resolve",
+                &["resolve"],
                 (
                     args.fallback_model.is_some(),
                     args.training_model_id.is_some(),
                 ),
             ),
-            Command::Cache(_) => ("cache", (false, false)),
+            Command::Cache(_) => (&["cache"], (false, false)),
         };
         (fallback && !training).then_some((
             name,
@@ -94,6 +98,8 @@ pub enum Command {
     Encode(EncodeArgs),
     Decode(DecodeArgs),
     Count(CountArgs),
+    #[command(subcommand)]
+    Chat(ChatCommand),
     #[command(subcommand)]
     Cache(CacheCommand),
 }
@@ -183,14 +189,16 @@ pub struct TargetArgs {
 Show which tokenizer a model uses, by tinkex's resolution rules (no files are loaded).
 
 Prints the tokenizer repo id, followed by `@REVISION` when the revision is pinned (e.g. Kimi), \
-or the path for a local directory. With --json, prints one JSON object:
+the path for a local directory, or the name of a tokenizer built into tinkex (Inkling's \
+o200k_base_chat). With --json, prints one JSON object:
   {\"tokenizer_id\":\"...\",\"revision\":\"...\"|null,\"format\":\"tokenizer.json\"|\"tiktoken\",\
-\"rule\":\"...\",\"model\":\"<MODEL as given>\",\"source\":\"...\"}
-where rule is one of local_path, server_tokenizer_id, llama3, strip_variant, kimi, repo_id, and \
+\"rule\":\"...\",\"model\":\"<MODEL as given>\",\"source\":\"...\",\"renderers\":[...]}
+where rule is one of local_path, server_tokenizer_id, llama3, strip_variant, kimi, inkling, repo_id, and \
 source is model_name (MODEL, or a training model's model_data.model_name), server_tokenizer_id \
 (a training model's model_data.tokenizer_id) or sampler_base_model. With --training-model-id or \
 --sampler-id, the Tinker API is asked (TINKER_API_KEY, TINKER_BASE_URL) and \"model\" is the \
-model name it reported.",
+model name it reported. \"renderers\" are the chat renderers recommended for the model \
+(tinker-cookbook's model_info; the first is `tinkex chat`'s default), [] when it has none.",
     after_help = "\
 Examples:
   tinkex resolve meta-llama/Llama-3.1-8B
@@ -364,4 +372,254 @@ pub struct CountArgs {
     /// The file to count (`-` or absent: stdin).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+}
+
+/// `tinkex chat`.
+#[derive(Debug, Subcommand)]
+#[command(
+    about = "Render conversations for training and sampling, and parse sampled replies",
+    long_about = "\
+Render conversations as tinker-cookbook's renderers do (the same tokens, weights and parsed \
+messages): supervised examples for training, prompts for sampling, sampled tokens back into \
+messages.
+
+Every subcommand takes the model flags of `encode` (--model, --training-model-id, \
+--sampler-id) and --renderer NAME, by default the model's first recommended renderer (`tinkex \
+resolve MODEL --json` lists them). A model with none, e.g. a local tokenizer directory, needs \
+--renderer.
+
+`sft` and `prompt` read JSON Lines on stdin, one conversation a line:
+  {\"messages\": [MESSAGE, ...], \"tools\": [TOOL, ...], \"system_prompt\": \"...\"}
+  MESSAGE: {\"role\": \"system\"|\"user\"|\"assistant\"|\"tool\", \"content\": \"text\" or \
+[{\"type\": \"text\", \"text\": \"...\"}, {\"type\": \"thinking\", \"thinking\": \"...\"}], \
+\"tool_calls\": [{\"type\": \"function\", \"id\": \"call_1\", \"function\": {\"name\": \"...\", \
+\"arguments\": \"<JSON text>\"}}], \"tool_call_id\": \"...\", \"name\": \"...\", \"trainable\": \
+true}
+  TOOL: {\"name\": \"...\", \"description\": \"...\", \"parameters\": <JSON schema>}
+Only \"messages\", and each message's \"role\" and \"content\", are required; \"arguments\" is \
+a string holding JSON. With \"tools\", the renderer's tool prefix for them (and \
+\"system_prompt\", which needs \"tools\") goes before the messages.
+
+Output is one JSON line per input line, in input order. Input is read as it arrives and \
+rendered in batches on all cores. A blank line, a line that is not such an object, an unknown \
+role or content part, or a conversation the renderer cannot express (e.g. a thinking part for \
+llama3) is an error naming the line and the field (`error: line 3: messages[1].role: ...`), \
+with exit code 1; the lines before it have already been written. Empty input gives no output.",
+    after_help = "\
+Examples:
+  echo '{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello!\"}]}' \\
+      | tinkex chat sft --model meta-llama/Llama-3.1-8B-Instruct
+      {\"tokens\":[128000,128006,...],\"weights\":[0.0,0.0,...,1.0]}
+  tinkex chat sft --model Qwen/Qwen3-8B --datum --max-length 4096 < train.jsonl > datums.jsonl
+  tinkex chat prompt --model ./my-tokenizer --renderer role_colon < conversations.jsonl
+  echo '{\"tokens\":[9906,0,128009]}' | tinkex chat parse --model meta-llama/Llama-3.1-8B --renderer llama3
+  tinkex chat stop --model meta-llama/Llama-3.1-8B-Instruct"
+)]
+pub enum ChatCommand {
+    Sft(ChatSftArgs),
+    Prompt(ChatPromptArgs),
+    Parse(ChatParseArgs),
+    Stop(ChatStopArgs),
+}
+
+impl ChatCommand {
+    /// The subcommand's path, for its usage line.
+    pub fn path(&self) -> &'static [&'static str] {
+        match self {
+            ChatCommand::Sft(_) => &["chat", "sft"],
+            ChatCommand::Prompt(_) => &["chat", "prompt"],
+            ChatCommand::Parse(_) => &["chat", "parse"],
+            ChatCommand::Stop(_) => &["chat", "stop"],
+        }
+    }
+
+    /// The model and renderer flags every chat subcommand has.
+    pub fn renderer_args(&self) -> &RendererArgs {
+        match self {
+            ChatCommand::Sft(a) => &a.renderer,
+            ChatCommand::Prompt(a) => &a.renderer,
+            ChatCommand::Parse(a) => &a.renderer,
+            ChatCommand::Stop(a) => &a.renderer,
+        }
+    }
+}
+
+/// Which model and which of its chat formats.
+#[derive(Debug, Args)]
+pub struct RendererArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The renderer, by tinker-cookbook's name (llama3, role_colon, qwen3, ...). Default: the
+    /// model's first recommended renderer; required for a model with none (e.g. a local
+    /// directory).
+    #[arg(long, value_name = "NAME")]
+    pub renderer: Option<String>,
+
+    /// The date gpt-oss's system prompt shows (`Current date: YYYY-MM-DD`); default: today
+    /// (UTC). Other renderers ignore it.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = iso_date)]
+    pub current_date: Option<String>,
+}
+
+fn iso_date(s: &str) -> Result<String, String> {
+    tinkex::chat::RendererOptions::default()
+        .with_current_date(s)
+        .map(|_| s.to_owned())
+        .map_err(|_| "expected a date in the form YYYY-MM-DD, e.g. 2026-01-01".to_owned())
+}
+
+/// `--train-on` values: the cookbook's `TrainOnWhat` names.
+fn train_on_parser() -> impl TypedValueParser<Value = TrainOnWhat> {
+    PossibleValuesParser::new(TrainOnWhat::ALL.map(|t| t.as_str()))
+        .map(|s| s.parse().unwrap_or_default())
+}
+
+/// `--role` values: the roles a conversation may have.
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    PossibleValuesParser::new([
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "developer",
+        "tool_declare",
+    ])
+    .map(|s| s.parse().unwrap_or(Role::Assistant))
+}
+
+fn reduction_parser() -> impl TypedValueParser<Value = Reduction> {
+    PossibleValuesParser::new(["none", "mean"]).map(|s| s.parse().unwrap_or_default())
+}
+
+/// `tinkex chat sft`.
+#[derive(Debug, Args)]
+#[command(
+    about = "Supervised examples: tokens and loss weights (or Datums) of each conversation",
+    long_about = "\
+Supervised examples (the cookbook's build_supervised_example): for each conversation on stdin \
+(see `tinkex chat --help`), one line
+  {\"tokens\": [...], \"weights\": [...]}
+with every token of the conversation and its loss weight, 0.0 or 1.0, unshifted. --train-on \
+chooses which tokens carry loss.
+
+With --datum, the training Datum that the Tinker API's forward_backward takes instead (the \
+cookbook's datum_from_model_input_weights): truncated to --max-length tokens, then shifted:
+  {\"model_input\": {\"chunks\": [{\"type\": \"encoded_text\", \"tokens\": [...]}]},
+   \"loss_fn_inputs\": {\"target_tokens\": {\"data\": [...], \"dtype\": \"int64\", \"shape\": [N]},
+                      \"weights\": {\"data\": [...], \"dtype\": \"float32\", \"shape\": [N]}}}
+model_input is tokens[:-1], target_tokens tokens[1:], weights weights[1:]; --reduction mean \
+divides the weights by their sum (when it is positive). A conversation of fewer than 2 tokens \
+has no Datum (an error)."
+)]
+pub struct ChatSftArgs {
+    #[command(flatten)]
+    pub renderer: RendererArgs,
+
+    /// Which tokens carry loss: the last assistant message, the assistant messages after the
+    /// last user message, all assistant messages, every message's content, every token, user
+    /// and system messages, or each message's own "trainable".
+    #[arg(
+        long,
+        value_name = "WHAT",
+        default_value = "last_assistant_message",
+        value_parser = train_on_parser()
+    )]
+    pub train_on: TrainOnWhat,
+
+    /// Print the Tinker API's Datum (shifted, for forward_backward) instead of tokens and
+    /// weights.
+    #[arg(long)]
+    pub datum: bool,
+
+    /// With --datum: keep at most N tokens (before the shift).
+    #[arg(long, value_name = "N", requires = "datum", value_parser = clap::value_parser!(u64).range(2..))]
+    pub max_length: Option<u64>,
+
+    /// With --datum: `mean` divides the weights by their sum (a per-token mean loss); `none`
+    /// keeps them (the default).
+    #[arg(long, value_name = "REDUCTION", requires = "datum", value_parser = reduction_parser())]
+    pub reduction: Option<Reduction>,
+}
+
+/// `tinkex chat prompt`.
+#[derive(Debug, Args)]
+#[command(
+    about = "Generation prompts: the tokens to sample the next message from",
+    long_about = "\
+Generation prompts (the cookbook's build_generation_prompt): for each conversation on stdin \
+(see `tinkex chat --help`), one line
+  {\"tokens\": [...]}
+holding the prompt to sample the next message from: every message given, rendered (after the \
+tool prefix when \"tools\" is present), then the header of a --role message and the --prefill \
+text. To prompt for a conversation's last assistant message, leave that message out."
+)]
+pub struct ChatPromptArgs {
+    #[command(flatten)]
+    pub renderer: RendererArgs,
+
+    /// Text the reply starts with, rendered after the header.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub prefill: Option<String>,
+
+    /// The role of the message to sample.
+    #[arg(long, value_name = "ROLE", default_value = "assistant", value_parser = role_parser())]
+    pub role: Role,
+}
+
+/// `tinkex chat parse`.
+#[derive(Debug, Args)]
+#[command(
+    about = "Parse sampled tokens back into messages",
+    long_about = "\
+Parse sampled replies (the cookbook's parse_response): stdin is JSON Lines, each an object \
+{\"tokens\": [...]} holding the ids sampled after a prompt (e.g. up to and including the stop \
+token); stdout gets one line per input line, in order:
+  {\"message\": MESSAGE, \"termination\": \"stop_sequence\"|\"eos\"|\"malformed\"}
+MESSAGE is as `tinkex chat --help` shows (thinking as \"thinking\" parts, tool calls as \
+\"tool_calls\", or \"unparsed_tool_calls\" when their JSON is bad); \"malformed\" means the \
+reply did not end cleanly (cut off, or no stop sequence). A blank line, a line that is not such \
+an object, or an id outside the vocabulary is an error naming the line.
+
+With --stream, each line's ids go through the streaming parser one at a time, and everything it \
+learns is printed as its own JSON line as soon as it is complete (output is flushed after each \
+input line):
+  {\"type\": \"header\", \"role\": \"assistant\"}                 once, when text begins
+  {\"type\": \"text\", \"text\": \"...\", \"content_index\": 0}      more visible text (new text only)
+  {\"type\": \"thinking\", \"thinking\": \"...\", \"content_index\": 1}  more reasoning
+  {\"type\": \"message\", \"message\": MESSAGE, \"termination\": \"...\"}
+The \"message\" line ends each input line's output; it holds exactly what parse without \
+--stream gives. content_index increases each time the kind of content changes; text that may \
+be the start of a <think> tag is held back until it is certain.",
+    after_help = "\
+Examples:
+  echo '{\"tokens\":[9906,0,128009]}' | tinkex chat parse -m meta-llama/Llama-3.1-8B --renderer llama3
+      {\"message\":{\"role\":\"assistant\",\"content\":\"Hello!\"},\"termination\":\"stop_sequence\"}
+  echo '{\"tokens\":[9906,0,128009]}' | tinkex chat parse -m meta-llama/Llama-3.1-8B --renderer llama3 --stream
+      {\"type\":\"header\",\"role\":\"assistant\"}
+      {\"type\":\"text\",\"text\":\"Hello\",\"content_index\":0}
+      {\"type\":\"text\",\"text\":\"!\",\"content_index\":0}
+      {\"type\":\"message\",\"message\":{\"role\":\"assistant\",\"content\":\"Hello!\"},\"termination\":\"stop_sequence\"}"
+)]
+pub struct ChatParseArgs {
+    #[command(flatten)]
+    pub renderer: RendererArgs,
+
+    /// Print the streaming parser's deltas, one JSON object a line (see above).
+    #[arg(long)]
+    pub stream: bool,
+}
+
+/// `tinkex chat stop`.
+#[derive(Debug, Args)]
+#[command(
+    about = "The renderer's stop sequences",
+    long_about = "\
+Print the renderer's stop sequences (the cookbook's get_stop_sequences) as one line \
+{\"stop\": [...]}: token ids for most formats, strings for role_colon ({\"stop\":[\"\\n\\nUser:\"]}). \
+Reads no input."
+)]
+pub struct ChatStopArgs {
+    #[command(flatten)]
+    pub renderer: RendererArgs,
 }

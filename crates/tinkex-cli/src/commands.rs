@@ -38,6 +38,7 @@ pub fn run(command: Command, offline: bool, out: &mut Output) -> Result<()> {
         Command::Encode(args) => encode(args, &cache, out),
         Command::Decode(args) => decode(args, &cache, out),
         Command::Count(args) => count(args, &cache, out),
+        Command::Chat(c) => crate::chat_cmd::run(c, &cache, out),
     }
 }
 
@@ -62,67 +63,124 @@ fn warn_all(training: &TrainingClient) {
     }
 }
 
-/// The tokenizer `target` names.
-fn load(args: &TargetArgs, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
-    let target = &args.target;
-    if let Some(id) = &target.training_model_id {
-        let training = training_client(id, args.fallback_model.as_deref())?;
-        let tok = training.get_tokenizer_with(cache);
-        warn_all(&training);
-        return Ok(tok?);
-    }
-    if let Some(id) = &target.sampler_id {
-        return Ok(service()?.sampling_client(id).get_tokenizer_with(cache)?);
-    }
-    match &target.model {
-        Some(model) => Ok(cache.get_or_load(model)?),
-        // clap requires one of the three.
-        None => Err(crate::report::fail(
-            "no model given",
-            Some("pass --model, --training-model-id or --sampler-id"),
-        )),
+/// What names the model: one of a model name, a Tinker training model id (with an optional
+/// fallback name) or a sampler id; and, for `resolve`, the server's tokenizer id.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a> {
+    pub model: Option<&'a str>,
+    pub training_model_id: Option<&'a str>,
+    pub sampler_id: Option<&'a str>,
+    pub fallback_model: Option<&'a str>,
+    pub tokenizer_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a TargetArgs> for Selection<'a> {
+    fn from(args: &'a TargetArgs) -> Self {
+        Selection {
+            model: args.target.model.as_deref(),
+            training_model_id: args.target.training_model_id.as_deref(),
+            sampler_id: args.target.sampler_id.as_deref(),
+            fallback_model: args.fallback_model.as_deref(),
+            tokenizer_id: None,
+        }
     }
 }
 
-fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
-    let (resolution, source, model) = if let Some(id) = &args.training_model_id {
-        let training = training_client(id, args.fallback_model.as_deref())?;
+/// A model found from a [`Selection`]: its tokenizer's resolution, where that came from, and
+/// the model name (as given, or as the Tinker API reported it).
+pub struct Located {
+    pub resolution: Resolution,
+    pub source: TokenizerSource,
+    pub model: String,
+}
+
+/// Finds the model `sel` names (asking the Tinker API for ids); loads nothing.
+pub fn locate(sel: &Selection, cache: &TokenizerCache) -> Result<Located> {
+    if let Some(id) = sel.training_model_id {
+        let training = training_client(id, sel.fallback_model)?;
         let resolved = training.resolve_tokenizer(cache);
         warn_all(&training);
-        let (r, source) = resolved?;
-        let name = match (&source, &args.fallback_model) {
-            (TokenizerSource::FallbackName, Some(name)) => name.clone(),
+        let (resolution, source) = resolved?;
+        let model = match (&source, sel.fallback_model) {
+            (TokenizerSource::FallbackName, Some(name)) => name.to_owned(),
+            // Kept by the client from resolve_tokenizer: no second request.
             _ => {
                 let info = training.get_info()?;
                 info.model_data
                     .model_name
                     .or(info.model_name)
-                    .unwrap_or_else(|| id.clone())
+                    .unwrap_or_else(|| id.to_owned())
             }
         };
-        (r, source, name)
-    } else if let Some(id) = &args.sampler_id {
-        let sampler = service()?.sampling_client(id);
-        let (r, source) = sampler.resolve_tokenizer(cache)?;
-        (r, source, sampler.get_base_model()?)
-    } else {
-        let Some(model) = args.model.clone() else {
-            return Err(crate::report::fail(
-                "no model given",
-                Some("pass MODEL, --training-model-id or --sampler-id"),
-            ));
-        };
-        let source = if args.tokenizer_id.is_some() {
-            TokenizerSource::ServerTokenizerId
-        } else {
-            TokenizerSource::ModelName
-        };
-        (
-            cache.resolve(&model, args.tokenizer_id.as_deref())?,
+        return Ok(Located {
+            resolution,
             source,
             model,
-        )
+        });
+    }
+    if let Some(id) = sel.sampler_id {
+        let sampler = service()?.sampling_client(id);
+        let (resolution, source) = sampler.resolve_tokenizer(cache)?;
+        return Ok(Located {
+            resolution,
+            source,
+            model: sampler.get_base_model()?,
+        });
+    }
+    let Some(model) = sel.model else {
+        // clap requires one of the three.
+        return Err(crate::report::fail(
+            "no model given",
+            Some("pass --model, --training-model-id or --sampler-id"),
+        ));
     };
+    let source = if sel.tokenizer_id.is_some() {
+        TokenizerSource::ServerTokenizerId
+    } else {
+        TokenizerSource::ModelName
+    };
+    Ok(Located {
+        resolution: cache.resolve(model, sel.tokenizer_id)?,
+        source,
+        model: model.to_owned(),
+    })
+}
+
+/// The chat renderers recommended for `model` (first = default): the cookbook's table on the
+/// name, or on `org/model` for a sampler's `org/model/variant` base model.
+pub fn recommended_renderers(model: &str) -> &'static [&'static str] {
+    let found = tinkex::chat::recommended_renderers(model);
+    if !found.is_empty() {
+        return found;
+    }
+    let name = model.split(':').next().unwrap_or(model);
+    match name.rfind('/') {
+        Some(last) if name.matches('/').count() == 2 => {
+            tinkex::chat::recommended_renderers(&name[..last])
+        }
+        _ => found,
+    }
+}
+
+/// The tokenizer `args` names.
+fn load(args: &TargetArgs, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
+    let located = locate(&args.into(), cache)?;
+    Ok(cache.get_or_load_resolved(&located.resolution)?)
+}
+
+fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
+    let sel = Selection {
+        model: args.model.as_deref(),
+        training_model_id: args.training_model_id.as_deref(),
+        sampler_id: args.sampler_id.as_deref(),
+        fallback_model: args.fallback_model.as_deref(),
+        tokenizer_id: args.tokenizer_id.as_deref(),
+    };
+    let Located {
+        resolution,
+        source,
+        model,
+    } = locate(&sel, cache)?;
     let rule = resolution.rule().as_str();
     let (id, revision, format) = match resolution {
         // Nothing is registered in the CLI's cache, so this does not happen.
@@ -132,16 +190,19 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
             (path.to_string_lossy().into_owned(), None, format)
         }
         Resolution::Hub { spec, .. } => (spec.tokenizer_id, spec.revision, spec.format),
+        // Inkling's o200k_base_chat: a tiktoken encoding compiled in.
+        Resolution::Builtin { name, .. } => (name, None, TokenizerFormat::Tiktoken),
     };
     let text = if args.json {
         format!(
-            "{{\"tokenizer_id\":{},\"revision\":{},\"format\":{},\"rule\":{},\"model\":{},\"source\":{}}}\n",
+            "{{\"tokenizer_id\":{},\"revision\":{},\"format\":{},\"rule\":{},\"model\":{},\"source\":{},\"renderers\":{}}}\n",
             serde_json::to_string(&id)?,
             serde_json::to_string(&revision)?,
             serde_json::to_string(format.as_str())?,
             serde_json::to_string(rule)?,
             serde_json::to_string(&model)?,
             serde_json::to_string(source.as_str())?,
+            serde_json::to_string(recommended_renderers(&model))?,
         )
     } else {
         match revision {
@@ -283,7 +344,7 @@ fn count(args: CountArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()
 /// [`BATCH_LINES`] / [`BATCH_BYTES`]) and output is flushed after each batch, so results stream
 /// both for fast and for slow producers. At the first bad line, the lines before it are
 /// processed and its error is returned.
-fn jsonl<T: Send + 'static>(
+pub fn jsonl<T: Send + 'static>(
     parse: impl Fn(usize, &str) -> Result<T> + Send + 'static,
     out: &mut Output,
     mut process: impl FnMut(&[(usize, T)], &mut Output) -> Result<()>,

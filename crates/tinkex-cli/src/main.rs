@@ -1,7 +1,8 @@
-//! `tinkex`: encode, decode and count tokens, and show which tokenizer a model uses, from the
-//! command line. See `tinkex --help`.
+//! `tinkex`: encode, decode and count tokens, show which tokenizer a model uses, and render chat
+//! conversations, from the command line. See `tinkex --help`.
 
 mod cache_cmd;
+mod chat_cmd;
 mod cli;
 mod commands;
 mod parse;
@@ -22,16 +23,8 @@ use clap::{CommandFactory, Parser};
 fn main() -> ExitCode {
     // Usage errors exit here with code 2 (and --help / --version with 0).
     let cli = cli::Cli::parse();
-    if let Some((subcommand, problem)) = cli.usage_problem() {
-        // The subcommand's own usage line, as clap prints for its other usage errors.
-        let mut command = cli::Cli::command();
-        command.build();
-        let mut sub = command
-            .find_subcommand_mut(subcommand)
-            .cloned()
-            .unwrap_or(command);
-        sub.error(clap::error::ErrorKind::ArgumentConflict, problem)
-            .exit();
+    if let Some((path, problem)) = cli.usage_problem() {
+        usage_exit(path, clap::error::ErrorKind::ArgumentConflict, problem);
     }
     let mut out = stream::Output::stdout();
     match commands::run(cli.command, cli.offline, &mut out).and_then(|()| out.flush()) {
@@ -39,7 +32,29 @@ fn main() -> ExitCode {
         Err(err) => {
             // Keep what was produced before the error (e.g. the JSON Lines before a bad line).
             let _ = out.flush();
+            if let Some(u) = err.downcast_ref::<report::UsageError>() {
+                usage_exit(
+                    u.path,
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    &u.message,
+                );
+            }
             report::report(&err)
         }
     }
+}
+
+/// Exits (code 2) with `problem` and the usage line of the subcommand at `path`, as clap prints
+/// its own usage errors.
+fn usage_exit(path: &[&str], kind: clap::error::ErrorKind, problem: &str) -> ! {
+    let mut command = cli::Cli::command();
+    command.build();
+    let mut sub = &mut command;
+    for name in path {
+        if sub.find_subcommand(name).is_none() {
+            break;
+        }
+        sub = sub.find_subcommand_mut(name).expect("found just above");
+    }
+    sub.error(kind, problem).exit()
 }

@@ -1,7 +1,12 @@
 //! Parsing token ids and JSON Lines records.
 
 use anyhow::{Context, Result};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use tinkex::chat::{
+    Content, ContentPart, FunctionCall, Message, Role, ToolCall, ToolSpec, UnparsedToolCall,
+};
 
 use crate::report::fail;
 
@@ -15,6 +20,10 @@ pub enum Record {
     Text,
     /// `{"ids": [...]}` (decode input).
     Ids,
+    /// `{"tokens": [...]}` (chat parse input).
+    Tokens,
+    /// `{"messages": [...], ...}` (chat sft/prompt input).
+    Conversation,
 }
 
 impl Record {
@@ -22,6 +31,11 @@ impl Record {
         match self {
             Record::Text => "each line must be a JSON object such as {\"text\": \"Hello\"}",
             Record::Ids => "each line must be a JSON object such as {\"ids\": [9906, 1917]}",
+            Record::Tokens => "each line must be a JSON object such as {\"tokens\": [9906, 1917]}",
+            Record::Conversation => {
+                "each line must be a JSON object such as {\"messages\": [{\"role\": \"user\", \
+                 \"content\": \"Hi\"}]}; `tinkex chat --help` shows the format"
+            }
         }
     }
 }
@@ -169,6 +183,20 @@ pub fn id_to_u32(id: u64, vocab_size: u32) -> Result<u32, tinkex::Error> {
     u32::try_from(id).map_err(|_| tinkex::Error::InvalidTokenId { id, vocab_size })
 }
 
+/// A JSON syntax error on line `number`.
+fn invalid_json(number: usize, e: &serde_json::Error, record: Record) -> anyhow::Error {
+    let msg = e.to_string();
+    // serde_json says "at line 1 column N"; the line is ours, only the column is useful.
+    let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
+    fail(
+        format!(
+            "line {number}: invalid JSON at column {}: {msg}",
+            e.column()
+        ),
+        Some(record.hint()),
+    )
+}
+
 /// The JSON object on line `number`.
 fn object(number: usize, line: &str, record: Record) -> Result<Map<String, Value>> {
     if line.trim().is_empty() {
@@ -177,18 +205,7 @@ fn object(number: usize, line: &str, record: Record) -> Result<Map<String, Value
             Some(record.hint()),
         ));
     }
-    let value: Value = serde_json::from_str(line).map_err(|e| {
-        let msg = e.to_string();
-        // serde_json says "at line 1 column N"; the line is ours, only the column is useful.
-        let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
-        fail(
-            format!(
-                "line {number}: invalid JSON at column {}: {msg}",
-                e.column()
-            ),
-            Some(record.hint()),
-        )
-    })?;
+    let value: Value = serde_json::from_str(line).map_err(|e| invalid_json(number, &e, record))?;
     match value {
         Value::Object(map) => Ok(map),
         other => Err(fail(
@@ -222,8 +239,17 @@ pub fn text_record(number: usize, line: &str) -> Result<String> {
 
 /// The `"ids"` of a `{"ids": [...]}` line.
 pub fn ids_record(number: usize, line: &str) -> Result<Vec<u64>> {
-    let record = Record::Ids;
-    match object(number, line, record)?.remove("ids") {
+    id_array(number, line, Record::Ids, "ids")
+}
+
+/// The `"tokens"` of a `{"tokens": [...]}` line.
+pub fn tokens_record(number: usize, line: &str) -> Result<Vec<u64>> {
+    id_array(number, line, Record::Tokens, "tokens")
+}
+
+/// The array of ids in `field` of the object on line `number`.
+fn id_array(number: usize, line: &str, record: Record, field: &str) -> Result<Vec<u64>> {
+    match object(number, line, record)?.remove(field) {
         Some(Value::Array(values)) => values
             .iter()
             .map(id_from_json)
@@ -231,16 +257,192 @@ pub fn ids_record(number: usize, line: &str) -> Result<Vec<u64>> {
             .with_context(|| format!("line {number}")),
         Some(other) => Err(fail(
             format!(
-                "line {number}: \"ids\" must be an array of integers, found {}",
+                "line {number}: \"{field}\" must be an array of integers, found {}",
                 kind(&other)
             ),
             Some(record.hint()),
         )),
         None => Err(fail(
-            format!("line {number}: the object has no \"ids\" field"),
+            format!("line {number}: the object has no \"{field}\" field"),
             Some(record.hint()),
         )),
     }
+}
+
+/// A line of `chat sft` / `chat prompt` input.
+#[derive(Debug, Deserialize)]
+pub struct Conversation {
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Tools the model may call: the renderer's tool prefix for them goes before `messages`.
+    #[serde(default)]
+    pub tools: Option<Vec<ToolSpec>>,
+    /// The system prompt of that tool prefix.
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+}
+
+/// The conversation on line `number`. A bad line is an error naming the line and the field
+/// (`line 3: messages[1].role: unknown variant ...`).
+pub fn conversation_record(number: usize, line: &str) -> Result<Conversation> {
+    let record = Record::Conversation;
+    let error = match serde_json::from_str::<Conversation>(line) {
+        Ok(c) if c.system_prompt.is_some() && c.tools.is_none() => {
+            return Err(fail(
+                format!(
+                    "line {number}: \"system_prompt\" is only used with \"tools\" (it goes into \
+                     the renderer's tool prefix)"
+                ),
+                Some("without tools, put a system message first in \"messages\""),
+            ));
+        }
+        Ok(c) => return Ok(c),
+        Err(e) => e,
+    };
+    // Only for a bad line: read it again as plain JSON to say where it is wrong.
+    let map = object(number, line, record)?;
+    let problem = conversation_problem(&map).unwrap_or_else(|| {
+        let msg = error.to_string();
+        msg.rfind(" at line ")
+            .map_or(msg.as_str(), |i| &msg[..i])
+            .to_owned()
+    });
+    Err(fail(
+        format!("line {number}: {problem}"),
+        Some(record.hint()),
+    ))
+}
+
+/// What is wrong with a conversation object, with the path to it
+/// (`messages[1].tool_calls[0].function.arguments: ...`).
+fn conversation_problem(map: &Map<String, Value>) -> Option<String> {
+    match map.get("messages") {
+        None => return Some("the object has no \"messages\" field".to_owned()),
+        Some(v @ Value::Array(_)) => {
+            if let Some(p) = items(v, message, "an array of messages", false) {
+                return Some(format!("messages{p}"));
+            }
+        }
+        Some(other) => {
+            return Some(format!(
+                "\"messages\" must be an array of messages, found {}",
+                kind(other)
+            ))
+        }
+    }
+    if let Some(p) = map
+        .get("tools")
+        .and_then(|v| items(v, tool_spec, "an array of tools", true))
+    {
+        return Some(format!("tools{p}"));
+    }
+    match map.get("system_prompt") {
+        None | Some(Value::Null | Value::String(_)) => None,
+        Some(other) => Some(format!(
+            "\"system_prompt\" must be a string, found {}",
+            kind(other)
+        )),
+    }
+}
+
+/// Checks one JSON value; `Some` = what is wrong, as a path suffix: `": why"`, `".field: why"`,
+/// `"[2]: why"`.
+type Check = fn(&Value) -> Option<String>;
+
+/// `v` as a `T`.
+fn leaf<T: DeserializeOwned>(v: &Value) -> Option<String> {
+    T::deserialize(v).err().map(|e| format!(": {e}"))
+}
+
+/// The fields of the object `v`, each with its check, then `v` as a whole as a `T` (which
+/// finds missing fields).
+fn fields<T: DeserializeOwned>(v: &Value, what: &str, checks: &[(&str, Check)]) -> Option<String> {
+    let Value::Object(obj) = v else {
+        return Some(format!(": expected {what}, found {}", kind(v)));
+    };
+    for (name, check) in checks {
+        if let Some(p) = obj.get(*name).and_then(check) {
+            return Some(format!(".{name}{p}"));
+        }
+    }
+    leaf::<T>(v)
+}
+
+/// Each item of the array `v` (or `null`, if `nullable`).
+fn items(v: &Value, item: Check, what: &str, nullable: bool) -> Option<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| item(x).map(|p| format!("[{i}]{p}"))),
+        Value::Null if nullable => None,
+        other => Some(format!(": expected {what}, found {}", kind(other))),
+    }
+}
+
+fn message(v: &Value) -> Option<String> {
+    fields::<Message>(
+        v,
+        "a message object",
+        &[
+            ("role", leaf::<Role>),
+            ("content", content),
+            ("tool_calls", |v| {
+                items(v, tool_call, "an array of tool calls", true)
+            }),
+            ("unparsed_tool_calls", |v| {
+                items(
+                    v,
+                    leaf::<UnparsedToolCall>,
+                    "an array of unparsed tool calls",
+                    true,
+                )
+            }),
+            ("trainable", leaf::<Option<bool>>),
+            ("tool_call_id", leaf::<Option<String>>),
+            ("name", leaf::<Option<String>>),
+        ],
+    )
+}
+
+fn content(v: &Value) -> Option<String> {
+    match v {
+        Value::Array(_) => items(v, leaf::<ContentPart>, "", false),
+        _ => leaf::<Content>(v),
+    }
+}
+
+fn tool_call(v: &Value) -> Option<String> {
+    fields::<ToolCall>(
+        v,
+        "a tool call object",
+        &[("id", leaf::<Option<String>>), ("function", function)],
+    )
+}
+
+fn function(v: &Value) -> Option<String> {
+    fields::<FunctionCall>(
+        v,
+        "an object {\"name\": ..., \"arguments\": ...}",
+        &[("name", leaf::<String>), ("arguments", arguments)],
+    )
+}
+
+fn arguments(v: &Value) -> Option<String> {
+    (!v.is_string()).then(|| {
+        format!(
+            ": must be a string holding JSON (e.g. \"{{\\\"city\\\": \\\"Paris\\\"}}\"), found {}",
+            kind(v)
+        )
+    })
+}
+
+fn tool_spec(v: &Value) -> Option<String> {
+    fields::<ToolSpec>(
+        v,
+        "a tool object",
+        &[("name", leaf::<String>), ("description", leaf::<String>)],
+    )
 }
 
 #[cfg(test)]

@@ -29,6 +29,33 @@ pub fn fail(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
     })
 }
 
+/// A problem with the command line found only after parsing it (e.g. that the model has no
+/// default renderer): shown as clap shows usage errors, with the subcommand's usage line, exit
+/// code 2.
+#[derive(Debug)]
+pub struct UsageError {
+    /// The subcommand's path (`["chat", "sft"]`).
+    pub path: &'static [&'static str],
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A [`UsageError`] as an `anyhow::Error`.
+pub fn usage(path: &'static [&'static str], message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError {
+        path,
+        message: message.into(),
+    })
+}
+
 /// Writing to stdout failed (a closed pipe is handled by [`report`]).
 #[derive(Debug)]
 pub struct StdoutError(pub io::Error);
@@ -133,6 +160,10 @@ fn library_hint(e: &tinkex::Error) -> Option<String> {
                                         MODEL to resolve by name without the Tinker API"
             .to_owned(),
         E::Api { .. } => "pass --model MODEL to resolve by name without the Tinker API".to_owned(),
+        E::UnknownRenderer { .. } => "pass --renderer with one of the renderers tinkex has; \
+                                      `tinkex resolve MODEL --json` shows the model's recommended \
+                                      ones"
+            .to_owned(),
         _ => return None,
     })
 }

@@ -210,6 +210,7 @@ fn resolve_reports_the_tokenizer() {
             "rule": "llama3",
             "model": LLAMA,
             "source": "model_name",
+            "renderers": ["role_colon"],
         })
     );
 
@@ -228,6 +229,77 @@ fn resolve_reports_the_tokenizer() {
         out,
         "moonshotai/Kimi-K2.5@4d01dfe0332d63057c186e0b262165819efb6611\n"
     );
+}
+
+#[test]
+fn inkling_is_built_in() {
+    let v = resolve_json(&["thinkingmachines/Inkling"]);
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "tokenizer_id": "o200k_base_chat",
+            "revision": null,
+            "format": "tiktoken",
+            "rule": "inkling",
+            "model": "thinkingmachines/Inkling",
+            "source": "model_name",
+            "renderers": ["tml_v0"],
+        })
+    );
+    assert_eq!(
+        ok(run(
+            &["resolve", "thinkingmachines/Inkling-2-Small:peft:1"],
+            b""
+        )),
+        "o200k_base_chat\n"
+    );
+
+    // Offline with an empty Hugging Face cache (as every test here): the markup stays text
+    // (tiktoken-rs 0.12.1 o200k_base `encode_ordinary` gives these ids), nothing is added.
+    let hello = [13225, 464, 91, 419, 1440, 919, 91, 29];
+    for args in [
+        &[
+            "encode",
+            "--model",
+            "thinkingmachines/Inkling-Small",
+            "--offline",
+            "Hello <|endoftext|>",
+        ][..],
+        &[
+            "encode",
+            "-m",
+            "thinkingmachines/Inkling",
+            "--no-special-tokens",
+            "Hello <|endoftext|>",
+        ],
+    ] {
+        assert_eq!(ids(&ok(run(args, b""))), hello, "{args:?}");
+    }
+    // BOS, "Hello", EOS: special names are kept even with --skip-special-tokens.
+    assert_eq!(
+        ok(run(
+            &[
+                "decode",
+                "-m",
+                "thinkingmachines/Inkling",
+                "--skip-special-tokens",
+                "200028",
+                "13225",
+                "199999"
+            ],
+            b""
+        )),
+        "<|begin_of_text|>Hello<|endoftext|>"
+    );
+
+    // Other Thinking Machines names stay private; the cache commands have nothing to do.
+    let err = user_error(&run(&["encode", "-m", "thinkingmachines/Other", "hi"], b""));
+    assert!(err.contains("private"), "{err}");
+    let err = user_error(&run(
+        &["cache", "prefetch", "thinkingmachines/Inkling"],
+        b"",
+    ));
+    assert!(err.contains("built into tinkex"), "{err}");
 }
 
 #[test]

@@ -171,6 +171,19 @@ impl TokenizerCache {
                     )
                 })
             }
+            // Compiled in or nowhere: `use_bundled` does not apply (it chooses between a
+            // bundled copy and the Hub, and a built-in tokenizer has no Hub files).
+            Resolution::Builtin { name, .. } => {
+                let b = source::builtin(name).ok_or_else(|| Error::NotFound {
+                    id: name.clone(),
+                    detail: "it is compiled into tinkex only with the `bundled` cargo feature, \
+                             which this build lacks"
+                        .into(),
+                })?;
+                self.get_or_load_with(CacheKey::Bundled(b.name), || {
+                    Tokenizer::from_bundled_with(b, &self.config)
+                })
+            }
             Resolution::Hub { spec, .. } => {
                 let bundled = (self.config.use_bundled && spec.revision.is_none())
                     .then(|| source::bundled(&spec.tokenizer_id))
@@ -265,6 +278,9 @@ impl TokenizerCache {
             ),
             Ok(Resolution::LocalPath { path }) => {
                 std::fs::canonicalize(path).ok().map(CacheKey::Local)
+            }
+            Ok(Resolution::Builtin { name, .. }) => {
+                source::builtin(&name).map(|b| CacheKey::Bundled(b.name))
             }
             _ => None,
         };

@@ -31,7 +31,8 @@ pub const ENV_HF_TOKEN_PATH: &str = "HF_TOKEN_PATH";
 pub const ENV_HF_HUB_ETAG_TIMEOUT: &str = "HF_HUB_ETAG_TIMEOUT";
 /// `HF_HUB_DOWNLOAD_TIMEOUT`: seconds a download may stall before it is retried (default 10).
 pub const ENV_HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
-/// `TINKEX_NO_BUNDLED`: `1` → ignore the tokenizers compiled into the library.
+/// `TINKEX_NO_BUNDLED`: `1` → ignore the copies of Hub tokenizers compiled into the library
+/// ([`Config::use_bundled`]).
 pub const ENV_TINKEX_NO_BUNDLED: &str = "TINKEX_NO_BUNDLED";
 
 /// `TINKER_API_KEY`: the Tinker API key (starts with `tml-`), sent as `X-API-Key`
@@ -126,7 +127,9 @@ impl RetryPolicy {
 pub struct Config {
     /// Never use the network.
     pub offline: bool,
-    /// Use the tokenizers compiled into the library (feature `bundled`).
+    /// Use the copies of Hub tokenizers compiled into the library (feature `bundled`) rather
+    /// than the Hub. A built-in tokenizer with no Hub files (Inkling's `o200k_base_chat`) is
+    /// used either way.
     pub use_bundled: bool,
     /// The Hugging Face hub cache directory (`models--org--name/…`), if one could be determined.
     pub hub_cache: Option<PathBuf>,

@@ -30,9 +30,12 @@
 //!    `moonshotai/Kimi-K2.6` (exact, case-sensitive) → tiktoken format at a pinned revision.
 //!    Applies to the id produced by rules 4–6, so a server id and `moonshotai/Kimi-K2.5/foo`
 //!    both get it.
-//! 8. **Private** — an id starting with `TML/` or `thinkingmachines/` (after rules 4–6) is one
-//!    of Thinking Machines' private tokenizers → [`Error::PrivateTokenizer`]; only a registered
-//!    tokenizer (rule 1) can serve it.
+//! 8. **Inkling, then private** — an id starting with `thinkingmachines/Inkling` (after rules
+//!    4–6; case-sensitive) is Inkling → the built-in tokenizer `o200k_base_chat`
+//!    ([`Resolution::Builtin`]: o200k_base plus Thinking Machines' chat special tokens, compiled
+//!    into tinkex, no Hugging Face files). Any other id starting with `TML/` or
+//!    `thinkingmachines/` is one of Thinking Machines' private tokenizers →
+//!    [`Error::PrivateTokenizer`]; only a registered tokenizer (rule 1) can serve it.
 //! 9. **Repo id** — anything else is a Hugging Face repo id, `tokenizer.json` format, default
 //!    branch (`revision: None`, meaning `main`).
 //!
@@ -97,13 +100,15 @@ pub enum Rule {
     StripVariant,
     /// Rule 7: a Kimi tokenizer (tiktoken format, pinned revision).
     Kimi,
+    /// Rule 8: a `thinkingmachines/Inkling…` model, served by the built-in `o200k_base_chat`.
+    Inkling,
     /// Rule 9: a plain Hugging Face repo id.
     RepoId,
 }
 
 impl Rule {
     /// A stable `snake_case` name: `"registered"`, `"local_path"`, `"server_tokenizer_id"`,
-    /// `"llama3"`, `"strip_variant"`, `"kimi"` or `"repo_id"`.
+    /// `"llama3"`, `"strip_variant"`, `"kimi"`, `"inkling"` or `"repo_id"`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -113,6 +118,7 @@ impl Rule {
             Rule::Llama3 => "llama3",
             Rule::StripVariant => "strip_variant",
             Rule::Kimi => "kimi",
+            Rule::Inkling => "inkling",
             Rule::RepoId => "repo_id",
         }
     }
@@ -168,6 +174,15 @@ pub enum Resolution {
         /// The rule that decided it.
         rule: Rule,
     },
+    /// Rule 8: a tokenizer compiled into tinkex that has no Hugging Face files
+    /// (`o200k_base_chat`, Inkling's; [`crate::source::builtin`]). It needs the `bundled` cargo
+    /// feature, and loads with no network and no cache.
+    Builtin {
+        /// Its name, e.g. `o200k_base_chat`.
+        name: String,
+        /// The rule that decided it.
+        rule: Rule,
+    },
 }
 
 impl Resolution {
@@ -177,7 +192,7 @@ impl Resolution {
         match self {
             Resolution::Registered { .. } => Rule::Registered,
             Resolution::LocalPath { .. } => Rule::LocalPath,
-            Resolution::Hub { rule, .. } => *rule,
+            Resolution::Hub { rule, .. } | Resolution::Builtin { rule, .. } => *rule,
         }
     }
 }
@@ -281,12 +296,37 @@ static PINNED_TOKENIZERS: &[PinnedTokenizer] = &[
     },
 ];
 
-/// Rule 8: case-sensitive prefixes of Thinking Machines' private tokenizer ids (no public
-/// files). Applied to the id after rules 4–6.
+/// A tokenizer-id prefix served by a tokenizer compiled into tinkex (rule 8).
+struct BuiltinPrefix {
+    /// Case-sensitive prefix of the tokenizer id (after rules 3–6).
+    prefix: &'static str,
+    /// The built-in tokenizer's name (`crate::source::BUNDLED`).
+    tokenizer: &'static str,
+}
+
+/// Rule 8, first part: tokenizer-id prefixes served by a built-in tokenizer. Applied to the id
+/// after rules 4–6 (model names and server tokenizer ids alike), before the private prefixes.
+static BUILTIN_PREFIXES: &[BuiltinPrefix] = &[
+    // tinker-cookbook 0.6.1 `tinker_cookbook/tokenizer_utils.py` `_tml_tokenizer_family`:
+    // `base_model_name.startswith("thinkingmachines/Inkling")` → "o200k_base_chat"
+    // (tml-renderers' `O200kBaseChatTokenizer`), after `model_name.split(":", 1)[0]`;
+    // shared/docs/chat.md "The Inkling tokenizer: o200k_base_chat" and doc rule 8.
+    // Deliberate difference: cookbook 0.6.1 checks `== "thinkingmachines/Inkling-2-Small"`
+    // first and maps it to "h200k_base_chat"; the project's contract (chat.md, the issue) says
+    // o200k_base_chat for every `thinkingmachines/Inkling*` name, Inkling-2-Small included, and
+    // that is what is followed here.
+    BuiltinPrefix {
+        prefix: "thinkingmachines/Inkling",
+        tokenizer: "o200k_base_chat",
+    },
+];
+
+/// Rule 8, second part: case-sensitive prefixes of Thinking Machines' private tokenizer ids
+/// (no public files). Applied to the id after rules 4–6, after [`BUILTIN_PREFIXES`].
 static PRIVATE_PREFIXES: &[&str] = &[
     // Python SDK sampling_client.py: `tokenizer_id.startswith(("TML/", "thinkingmachines/"))`
-    // → `tml_tokenizers.get_tinker_tokenizer` (a non-public package); doc rule 8. The cookbook
-    // serves `thinkingmachines/Inkling` from its own `tml_renderers` package.
+    // → `tml_tokenizers.get_tinker_tokenizer` (a non-public package); doc rule 8. The
+    // Inkling names among them are served by BUILTIN_PREFIXES above.
     "TML/",
     "thinkingmachines/",
 ];
@@ -305,7 +345,7 @@ static PRIVATE_PREFIXES: &[&str] = &[
 /// - [`Error::InvalidInput`] for a blank model name or server tokenizer id, or an id that
 ///   cannot be a Hub repo id (see the module documentation).
 /// - [`Error::PrivateTokenizer`] for a `TML/…` or `thinkingmachines/…` tokenizer that is not
-///   registered.
+///   registered and not Inkling's.
 ///
 /// # Examples
 ///
@@ -332,6 +372,10 @@ static PRIVATE_PREFIXES: &[&str] = &[
 /// assert_eq!(rule, Rule::Kimi);
 /// assert_eq!(spec.format, TokenizerFormat::Tiktoken);
 /// assert_eq!(spec.revision_or_default(), "4d01dfe0332d63057c186e0b262165819efb6611");
+///
+/// // Inkling's tokenizer is built in.
+/// let r = resolve("thinkingmachines/Inkling-Small:peft:1", None, &NoContext)?;
+/// assert_eq!(r, Resolution::Builtin { name: "o200k_base_chat".into(), rule: Rule::Inkling });
 ///
 /// // Private tokenizers need a registered replacement.
 /// assert!(matches!(
@@ -411,6 +455,12 @@ fn resolve_server_id(server_id: &str, ctx: &dyn ResolveContext) -> Result<Resolu
 
 /// Rules 8, 7 and 9 on the id produced by rules 4–6.
 fn finish(id: &str, rule: Rule) -> Result<Resolution> {
+    if let Some(builtin) = BUILTIN_PREFIXES.iter().find(|b| id.starts_with(b.prefix)) {
+        return Ok(Resolution::Builtin {
+            name: builtin.tokenizer.to_owned(),
+            rule: Rule::Inkling,
+        });
+    }
     if PRIVATE_PREFIXES.iter().any(|prefix| id.starts_with(prefix)) {
         return Err(Error::PrivateTokenizer { id: id.to_owned() });
     }
@@ -547,6 +597,8 @@ mod tests {
         Json(&'static str, Rule),
         /// Tiktoken at a pinned revision (rule Kimi).
         Kimi(&'static str, &'static str),
+        /// A built-in tokenizer (rule Inkling).
+        Builtin(&'static str),
         Private(&'static str),
         /// `InvalidInput` whose message contains the given text.
         Invalid(&'static str),
@@ -605,6 +657,7 @@ mod tests {
     const K2_THINKING_REV: &str = "612681931a8c906ddb349f8ad0f582cb552189cd";
     const K2_5_REV: &str = "4d01dfe0332d63057c186e0b262165819efb6611";
     const K2_6_REV: &str = "b5aabbfb20227ed42becbf5541dbffd213942c58";
+    const O200K_BASE_CHAT: &str = "o200k_base_chat";
 
     #[rustfmt::skip]
     const CASES: &[Case] = &[
@@ -654,6 +707,7 @@ mod tests {
         // The model name is not used (nor checked beyond blankness) when a server id is given.
         case("/no/such/dir/here", Some("Qwen/Qwen3-8B"), Json("Qwen/Qwen3-8B", Rule::ServerTokenizerId)),
         // Rules 7 and 8 do apply to a server id.
+        case("Qwen/Qwen3-8B", Some("thinkingmachines/Inkling:7"), Builtin(O200K_BASE_CHAT)),
         case("moonshotai/Kimi-K2.5", Some("moonshotai/Kimi-K2.5-Text-Only"), Kimi("moonshotai/Kimi-K2.5", K2_5_REV)),
         case("Qwen/Qwen3-8B", Some("moonshotai/Kimi-K2-Thinking:x"), Kimi("moonshotai/Kimi-K2-Thinking", K2_THINKING_REV)),
         case("Qwen/Qwen3-8B", Some("TML/foo"), Private("TML/foo")),
@@ -687,6 +741,7 @@ mod tests {
         // Rule 6 feeds rules 7 and 8.
         case("moonshotai/Kimi-K2.5/foo", None, Kimi("moonshotai/Kimi-K2.5", K2_5_REV)),
         case("thinkingmachines/foo/bar", None, Private("thinkingmachines/foo")),
+        case("thinkingmachines/Inkling/lora", None, Builtin(O200K_BASE_CHAT)),
         // ---- Rule 7: Kimi, exact ids (SDK sampling_client.py). Elixir port
         // kimi_tiktoken_ex_test.exs uses `moonshotai/Kimi-K2-Thinking` with the same pin.
         case("moonshotai/Kimi-K2-Thinking", None, Kimi("moonshotai/Kimi-K2-Thinking", K2_THINKING_REV)),
@@ -701,7 +756,24 @@ mod tests {
         // ---- Rule 8: private (SDK sampling_client.py `startswith(("TML/", "thinkingmachines/"))`).
         case("TML/whatever", None, Private("TML/whatever")),
         case("TML/whatever:3", None, Private("TML/whatever")),
-        case("thinkingmachines/Inkling", None, Private("thinkingmachines/Inkling")),
+        case("thinkingmachines/Other-Model", None, Private("thinkingmachines/Other-Model")),
+        // Case-sensitive, as the cookbook's `startswith`; and `TML/` has no Inkling.
+        case("thinkingmachines/inkling", None, Private("thinkingmachines/inkling")),
+        case("thinkingmachines/Inklin", None, Private("thinkingmachines/Inklin")),
+        case("TML/Inkling", None, Private("TML/Inkling")),
+        // ---- Rule 8, Inkling (cookbook 0.6.1 tokenizer_utils.py `_tml_tokenizer_family`;
+        // shared/docs/chat.md): every `thinkingmachines/Inkling*` → o200k_base_chat.
+        case("thinkingmachines/Inkling", None, Builtin(O200K_BASE_CHAT)),
+        case("thinkingmachines/Inkling-Small", None, Builtin(O200K_BASE_CHAT)),
+        // Cookbook 0.6.1 maps exactly this name to h200k_base_chat; the contract (chat.md)
+        // says o200k_base_chat for all Inkling names, and we follow the contract.
+        case("thinkingmachines/Inkling-2-Small", None, Builtin(O200K_BASE_CHAT)),
+        case("thinkingmachines/Inkling-2-Small:peft:3", None, Builtin(O200K_BASE_CHAT)),
+        case("thinkingmachines/Inkling:abc", None, Builtin(O200K_BASE_CHAT)),
+        case("thinkingmachines/InklingNext", None, Builtin(O200K_BASE_CHAT)),
+        // Only that org: elsewhere it is an ordinary repo id.
+        case("someone/Inkling", None, Json("someone/Inkling", Rule::RepoId)),
+        case("thinkingmachinesX/Inkling", None, Json("thinkingmachinesX/Inkling", Rule::RepoId)),
         case("thinkingmachineslabinc/meta-llama-3-instruct-tokenizer", None, Json(LLAMA3, Rule::RepoId)),
         case("tml/whatever", None, Json("tml/whatever", Rule::RepoId)),
         // ---- Rule 9: plain repo ids.
@@ -777,6 +849,12 @@ mod tests {
                         rule: Rule::Kimi,
                     }
                 }
+                (Builtin(name), Ok(r)) => {
+                    *r == Resolution::Builtin {
+                        name: (*name).to_owned(),
+                        rule: Rule::Inkling,
+                    }
+                }
                 (Private(id), Err(Error::PrivateTokenizer { id: got })) => got == id,
                 (Invalid(text), Err(Error::InvalidInput(message))) => message.contains(text),
                 _ => false,
@@ -825,6 +903,7 @@ mod tests {
             (Rule::Llama3, "llama3"),
             (Rule::StripVariant, "strip_variant"),
             (Rule::Kimi, "kimi"),
+            (Rule::Inkling, "inkling"),
             (Rule::RepoId, "repo_id"),
         ];
         for (rule, name) in rules {
@@ -875,6 +954,25 @@ mod tests {
         }
         for prefix in PRIVATE_PREFIXES {
             assert!(prefix.ends_with('/'), "{prefix}");
+        }
+        for builtin in BUILTIN_PREFIXES {
+            // Built-ins carve names out of the private space.
+            assert!(
+                PRIVATE_PREFIXES
+                    .iter()
+                    .any(|p| builtin.prefix.starts_with(p)),
+                "{}",
+                builtin.prefix
+            );
+            let r = resolve(builtin.prefix, None, &NoContext).expect("valid");
+            assert_eq!(r.rule(), Rule::Inkling, "{}", builtin.prefix);
+            // With the `bundled` feature the library has it.
+            #[cfg(feature = "bundled")]
+            assert!(
+                crate::source::builtin(builtin.tokenizer).is_some(),
+                "{} is not compiled in",
+                builtin.tokenizer
+            );
         }
     }
 

@@ -28,14 +28,34 @@ pub struct TokenizerFiles {
 pub struct BundledTokenizer {
     /// Short name (the directory under `bundled/`).
     pub name: &'static str,
-    /// Every tokenizer repo id this tokenizer serves, after resolution.
+    /// Every tokenizer repo id this tokenizer serves, after resolution (none for a built-in
+    /// tokenizer that has no Hugging Face repo, which resolution names directly).
     pub repo_ids: &'static [&'static str],
-    /// zstd-compressed `tokenizer.json`.
-    #[cfg_attr(not(feature = "bundled"), allow(dead_code))]
-    tokenizer_json_zst: &'static [u8],
-    /// `tokenizer_config.json`.
-    #[cfg_attr(not(feature = "bundled"), allow(dead_code))]
-    config: &'static [u8],
+    /// The compiled-in files.
+    contents: BundledContents,
+}
+
+/// The files of a [`BundledTokenizer`].
+#[derive(Debug)]
+#[cfg_attr(not(feature = "bundled"), allow(dead_code))]
+pub(crate) enum BundledContents {
+    /// A copy of a Hugging Face tokenizer.
+    TokenizerJson {
+        /// zstd-compressed `tokenizer.json`.
+        tokenizer_json_zst: &'static [u8],
+        /// `tokenizer_config.json`.
+        config: &'static [u8],
+    },
+    /// A tiktoken encoding with no Hugging Face files (`o200k_base_chat`), built by
+    /// [`crate::load::tiktoken::TiktokenEngine::from_encoding`].
+    Encoding {
+        /// zstd-compressed rank file (`base64 rank` a line).
+        ranks_zst: &'static [u8],
+        /// The special-token list: `{"bos_token", "eos_token", "special_tokens": {name: id}}`.
+        special_tokens: &'static [u8],
+        /// The split pattern.
+        pattern: &'static str,
+    },
 }
 
 #[cfg(feature = "bundled")]
@@ -44,14 +64,17 @@ macro_rules! bundled {
         BundledTokenizer {
             name: $name,
             repo_ids: &[$($id),+],
-            tokenizer_json_zst: include_bytes!(concat!("../bundled/", $name, "/tokenizer.json.zst")),
-            config: include_bytes!(concat!("../bundled/", $name, "/tokenizer_config.json")),
+            contents: BundledContents::TokenizerJson {
+                tokenizer_json_zst: include_bytes!(concat!("../bundled/", $name, "/tokenizer.json.zst")),
+                config: include_bytes!(concat!("../bundled/", $name, "/tokenizer_config.json")),
+            },
         }
     };
 }
 
 /// The Tinker lineup, keyed by every repo id each tokenizer serves (after resolution, so
-/// `meta-llama/Llama-3*` and `org/model/variant` names arrive here already rewritten).
+/// `meta-llama/Llama-3*` and `org/model/variant` names arrive here already rewritten), and the
+/// built-in tokenizers resolution names directly ([`crate::resolve::Resolution::Builtin`]).
 /// Files and their provenance: `bundled/PROVENANCE.md`.
 #[cfg(feature = "bundled")]
 pub static BUNDLED: &[BundledTokenizer] = &[
@@ -108,15 +131,35 @@ pub static BUNDLED: &[BundledTokenizer] = &[
     ),
     // gpt-oss (o200k_harmony).
     bundled!("gpt_oss", ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+    // Inkling (`thinkingmachines/Inkling*`, resolution rule 8): o200k_base's ranks and pattern
+    // plus 60 special tokens, as tml-renderers' `O200kBaseChatTokenizer`. No Hub repo.
+    BundledTokenizer {
+        name: O200K_BASE_CHAT,
+        repo_ids: &[],
+        contents: BundledContents::Encoding {
+            ranks_zst: include_bytes!("../bundled/o200k_base_chat/o200k_base.tiktoken.zst"),
+            special_tokens: include_bytes!("../bundled/o200k_base_chat/special_tokens.json"),
+            pattern: crate::load::tiktoken::TiktokenEngine::O200K_PATTERN,
+        },
+    },
 ];
+
+/// The name of Inkling's tokenizer, a built-in one ([`builtin`]).
+pub const O200K_BASE_CHAT: &str = "o200k_base_chat";
 
 /// Without the `bundled` feature nothing is compiled in.
 #[cfg(not(feature = "bundled"))]
 pub static BUNDLED: &[BundledTokenizer] = &[];
 
-/// The bundled tokenizer serving `repo_id`, if any (exact match).
+/// The bundled copy of the Hub tokenizer `repo_id`, if any (exact match).
 pub fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
     BUNDLED.iter().find(|b| b.repo_ids.contains(&repo_id))
+}
+
+/// The compiled-in tokenizer called `name` (e.g. [`O200K_BASE_CHAT`]), if this build has it
+/// (feature `bundled`).
+pub fn builtin(name: &str) -> Option<&'static BundledTokenizer> {
+    BUNDLED.iter().find(|b| b.name == name)
 }
 
 impl BundledTokenizer {
@@ -125,23 +168,58 @@ impl BundledTokenizer {
         PathBuf::from(format!("bundled:{}", self.name))
     }
 
-    /// The compressed `tokenizer.json` and the `tokenizer_config.json`, as compiled in.
-    pub fn compressed(&self) -> (&'static [u8], &'static [u8]) {
-        (self.tokenizer_json_zst, self.config)
+    /// The name a loaded instance reports: the first repo id it serves, else its own name.
+    pub fn display_name(&self) -> &'static str {
+        self.repo_ids.first().copied().unwrap_or(self.name)
     }
 
-    /// Decompresses the files.
+    pub(crate) fn contents(&self) -> &BundledContents {
+        &self.contents
+    }
+
+    /// The compiled-in bytes: the compressed main file (`tokenizer.json`, or the rank file)
+    /// and the side file (`tokenizer_config.json`, or the special-token list).
+    pub fn compressed(&self) -> (&'static [u8], &'static [u8]) {
+        match self.contents {
+            BundledContents::TokenizerJson {
+                tokenizer_json_zst,
+                config,
+            } => (tokenizer_json_zst, config),
+            BundledContents::Encoding {
+                ranks_zst,
+                special_tokens,
+                ..
+            } => (ranks_zst, special_tokens),
+        }
+    }
+
+    /// Decompresses the files of a bundled Hugging Face tokenizer. A built-in encoding
+    /// (`o200k_base_chat`) has no such files: [`Error::Unsupported`] (load it by a model name
+    /// that resolves to it).
     pub fn files(&self) -> Result<TokenizerFiles> {
         let origin = self.origin();
-        let main = zstd::stream::decode_all(self.tokenizer_json_zst)
-            .map_err(|e| Error::parse(origin.join("tokenizer.json.zst"), e))?;
-        Ok(TokenizerFiles {
-            origin,
-            format: TokenizerFormat::TokenizerJson,
-            main: Cow::Owned(main),
-            config: Some(Cow::Borrowed(self.config)),
-            tiktoken_extra: None,
-        })
+        match self.contents {
+            BundledContents::TokenizerJson {
+                tokenizer_json_zst,
+                config,
+            } => {
+                let main = zstd::stream::decode_all(tokenizer_json_zst)
+                    .map_err(|e| Error::parse(origin.join("tokenizer.json.zst"), e))?;
+                Ok(TokenizerFiles {
+                    origin,
+                    format: TokenizerFormat::TokenizerJson,
+                    main: Cow::Owned(main),
+                    config: Some(Cow::Borrowed(config)),
+                    tiktoken_extra: None,
+                })
+            }
+            BundledContents::Encoding { .. } => Err(Error::Unsupported {
+                path: origin,
+                message: "a built-in tiktoken encoding has no tokenizer files; load it by a \
+                          model name that resolves to it"
+                    .into(),
+            }),
+        }
     }
 }
 

@@ -266,7 +266,7 @@ impl Tokenizer {
         let engine = load::bundled_engine(bundled, prepared_store(config).as_ref())?;
         Ok(Tokenizer::from_engine(
             engine,
-            bundled.repo_ids[0].to_owned(),
+            bundled.display_name().to_owned(),
             None,
         ))
     }
@@ -386,8 +386,32 @@ impl Tokenizer {
                 // Same size and alignment: this collect reuses the allocation.
                 Ok(out.into_iter().map(u32::from).collect())
             }
-            // Kimi adds no special tokens; its `encode` always recognises special-token text.
+            // Neither Kimi nor o200k_base_chat adds special tokens. Kimi's `encode` recognises
+            // special-token text; o200k_base_chat's is `encode_ordinary` (the engine knows).
             Engine::Tiktoken(e) => Ok(e.encode(text)),
+        }
+    }
+
+    /// Encodes `text` without special tokens added and with special-token text (`<|im_end|>`,
+    /// `<|endoftext|>`, …) encoded as ordinary text — a backend tokenizer with
+    /// `encode_special_tokens = True`, which tinker-cookbook's Qwen3 renderers use for message
+    /// content. Added tokens that are not special (Qwen3's `<think>`, `<tool_call>`) still match.
+    /// For a tiktoken engine, whose added tokens are all special, every special name is text.
+    pub(crate) fn encode_special_as_text(&self, text: &str) -> Result<Vec<u32>> {
+        match &self.engine {
+            Engine::Hf(e) => {
+                let opts = HfEncodeOptions {
+                    add_special_tokens: false,
+                    encode_special_tokens: true,
+                    ..HfEncodeOptions::default()
+                };
+                let mut out: Vec<PipelineToken> = Vec::with_capacity(text.len() / 4 + 4);
+                e.tokenizer
+                    .encode_into(text, &opts, &mut out)
+                    .map_err(engine_err)?;
+                Ok(out.into_iter().map(u32::from).collect())
+            }
+            Engine::Tiktoken(e) => Ok(e.encode_ordinary(text)),
         }
     }
 
@@ -532,7 +556,10 @@ impl Tokenizer {
         &self.special
     }
 
-    /// Whether `id` is a special token (skipped by `skip_special_tokens`).
+    /// Whether `id` is a special token (one of [`Tokenizer::special_tokens`]). Most tokenizers
+    /// drop these on `decode(_, skip_special_tokens = true)`; Kimi keeps those outside
+    /// transformers' `all_special_ids`, and `o200k_base_chat` (Inkling) keeps them all, as their
+    /// Python decoders do.
     pub fn is_special(&self, id: u32) -> bool {
         self.special.iter().any(|s| s.id == id)
     }
@@ -623,6 +650,7 @@ pub fn get_tokenizer_id(model_name: &str, server_tokenizer_id: Option<&str>) -> 
             Resolution::Registered { name } => name,
             Resolution::LocalPath { path } => path.display().to_string(),
             Resolution::Hub { spec, .. } => spec.tokenizer_id,
+            Resolution::Builtin { name, .. } => name,
         },
     )
 }

@@ -286,7 +286,7 @@ fn check(name: &str, file: &str) {
     }
     assert!(
         bad.is_empty(),
-        "{name}: {} of {} lines differ from the cookbook ({file}):\n{}",
+        "{name}: {} differences from the cookbook in {} lines ({file}):\n{}",
         bad.len(),
         rows.len(),
         bad.join("\n")
@@ -305,6 +305,9 @@ macro_rules! oracle {
 oracle! {
     role_colon: "role_colon" => ["render.jsonl.zst", "extra.jsonl.zst"];
     llama3: "llama3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    qwen3: "qwen3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    qwen3_disable_thinking: "qwen3_disable_thinking" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    qwen3_instruct: "qwen3_instruct" => ["render.jsonl.zst", "extra.jsonl.zst"];
     deepseekv3: "deepseekv3" => ["render.jsonl.zst", "extra.jsonl.zst"];
     deepseekv3_disable_thinking: "deepseekv3_disable_thinking" => ["extra.jsonl.zst"];
     deepseekv3_thinking: "deepseekv3_thinking" => ["render.jsonl.zst", "extra.jsonl.zst"];

@@ -1,5 +1,6 @@
 //! The parity oracle as data-driven tests: every case of every tokenizer, from the fixture
-//! directories and from Tinker model names (bundled, no network, no cache).
+//! directories and from Tinker model names (bundled, no network, no cache). Inkling's
+//! o200k_base_chat, built in with no tokenizer files, is loaded by model name only.
 
 mod common;
 
@@ -53,6 +54,104 @@ parity! {
     deepseek_v3: "deepseek_v3" => ["deepseek-ai/DeepSeek-V3"];
     deepseek_v3_1: "deepseek_v3_1" => ["deepseek-ai/DeepSeek-V3.1", "deepseek-ai/DeepSeek-V3.1-Base"];
     gpt_oss: "gpt_oss" => ["openai/gpt-oss-120b", "openai/gpt-oss-20b"];
+}
+
+/// Inkling's `o200k_base_chat` has no tokenizer files, so no directory form: it is loaded by the
+/// model names that resolve to it, offline with no Hugging Face cache, like the lineup above.
+#[test]
+fn o200k_base_chat_from_model_names() {
+    for model in [
+        "thinkingmachines/Inkling",
+        "thinkingmachines/Inkling-Small",
+        "thinkingmachines/Inkling-2-Small:peft:1",
+    ] {
+        from_model("o200k_base_chat", model);
+    }
+}
+
+/// The Inkling names share one built-in instance, which needs neither the network, a cache nor
+/// `use_bundled` (it has no Hub files to prefer), and reports what the chat renderer uses.
+#[test]
+fn o200k_base_chat_handle() {
+    let cache = tinkex::cache::TokenizerCache::new(
+        tinkex::Config::default()
+            .with_offline(true)
+            .with_hub_cache(None)
+            .with_bundled(false),
+    );
+    let tok = cache.get_or_load("thinkingmachines/Inkling").unwrap();
+    for model in [
+        "thinkingmachines/Inkling-Small",
+        "thinkingmachines/Inkling-2-Small",
+        "thinkingmachines/Inkling-Future:x",
+    ] {
+        let other = cache.get_or_load(model).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&tok, &other), "{model}");
+    }
+    assert_eq!(cache.stats().loads, 1);
+
+    assert_eq!(tok.name(), "o200k_base_chat");
+    assert_eq!(tok.revision(), None);
+    assert_eq!(tok.format(), tinkex::resolve::TokenizerFormat::Tiktoken);
+    assert_eq!(tok.vocab_size(), 200_058);
+    let special = |content: &str, id: u32| tinkex::tokenizer::SpecialToken {
+        content: content.into(),
+        id,
+    };
+    assert_eq!(
+        tok.bos_token(),
+        Some(&special("<|begin_of_text|>", 200_028))
+    );
+    assert_eq!(tok.eos_token(), Some(&special("<|endoftext|>", 199_999)));
+    assert_eq!(tok.pad_token(), None);
+    let specials = tok.special_tokens();
+    assert_eq!(specials.len(), 60);
+    assert_eq!(specials[0], special("<|unused|>", 199_998));
+    assert_eq!(
+        specials[59],
+        special("<|content_invoke_tool_text|>", 200_057)
+    );
+    assert_eq!(tok.token_to_id("<|end_message|>"), Some(200_010));
+    assert_eq!(
+        tok.id_to_token(200_004).as_deref(),
+        Some("<|content_text|>")
+    );
+    assert!(tok.is_special(200_010) && !tok.is_special(199_997));
+
+    // Markup stays text, nothing is added, whatever add_special_tokens says.
+    let text = "Hello <|endoftext|><|begin_of_text|>";
+    let ids = tok.encode(text, true).unwrap();
+    assert_eq!(ids, tok.encode(text, false).unwrap());
+    assert!(ids.iter().all(|&id| id < 199_998), "{ids:?}");
+    assert_eq!(tok.decode(&ids, true).unwrap(), text);
+    // Special ids decode to their names, skip_special_tokens or not (tml-renderers' decode
+    // has no such option; the cookbook's adapter ignores it).
+    let with_specials = [200_028, 13225, 199_999];
+    for skip in [false, true] {
+        assert_eq!(
+            tok.decode(&with_specials, skip).unwrap(),
+            "<|begin_of_text|>Hello<|endoftext|>"
+        );
+        let mut stream = tok.decode_stream(skip);
+        let mut streamed: String = with_specials
+            .iter()
+            .filter_map(|&id| stream.step(id).unwrap())
+            .collect();
+        streamed.push_str(&stream.flush().unwrap());
+        assert_eq!(streamed, "<|begin_of_text|>Hello<|endoftext|>");
+    }
+    assert!(matches!(
+        tok.decode(&[200_058], false),
+        Err(tinkex::Error::InvalidTokenId { .. })
+    ));
+
+    // Not the other Thinking Machines names.
+    assert!(matches!(
+        cache.get_or_load("thinkingmachines/Other"),
+        Err(tinkex::Error::PrivateTokenizer { .. })
+    ));
+    assert!(cache.remove("thinkingmachines/Inkling-Small"));
+    assert_eq!(cache.stats().entries, 0);
 }
 
 #[test]

@@ -34,12 +34,13 @@ mod base;
 mod datum;
 mod message;
 mod models;
-mod pyjson;
+pub(crate) mod pyjson;
 mod stream;
 mod text;
 
 mod deepseek_v3;
 mod llama3;
+mod qwen3;
 mod role_colon;
 
 use std::sync::Arc;
@@ -211,6 +212,9 @@ type Build = fn(&'static str, Arc<Tokenizer>, &RendererOptions) -> Result<Arc<dy
 const RENDERERS: &[(&str, Build)] = &[
     ("role_colon", role_colon::build),
     ("llama3", llama3::build),
+    ("qwen3", qwen3::build),
+    ("qwen3_disable_thinking", qwen3::build),
+    ("qwen3_instruct", qwen3::build),
     ("deepseekv3", deepseek_v3::build_disable_thinking),
     (
         "deepseekv3_disable_thinking",

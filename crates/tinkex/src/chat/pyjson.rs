@@ -272,10 +272,10 @@ impl Value {
         }
     }
 
-    /// Converts a `serde_json` value. Lossy compared with [`loads`] on the original text
-    /// (object keys keep their order: tinkex builds serde_json with `preserve_order`; but a
-    /// repeated key is whatever serde_json kept); integers beyond 64 bits arrive as floats;
-    /// `-0` arrives as the float `-0.0`. Prefer [`loads`] on the raw JSON text when there is one.
+    /// Converts a `serde_json` value (the crate builds serde_json with `preserve_order`, so key
+    /// order is kept). Lossy compared with [`loads`] on the original text: integers beyond 64
+    /// bits arrive as floats; `-0` arrives as the float `-0.0`. Prefer [`loads`] on the raw JSON
+    /// text when there is one.
     pub(crate) fn from_serde(v: &serde_json::Value) -> Value {
         match v {
             serde_json::Value::Null => Value::Null,
@@ -1455,9 +1455,9 @@ mod tests {
             r#"{"b": [1, -2, 1.5, 18446744073709551615, "x", -0], "a": null}"#,
         )
         .unwrap();
-        // serde_json with preserve_order (crates/tinkex/Cargo.toml): keys keep their order;
-        // `-0` is a float. (json.dumps(json.loads(same text)) gives '{"b": [1, -2, 1.5,
-        // 18446744073709551615, "x", 0], "a": null}'.)
+        // Key order kept (preserve_order); `-0` is a float and u64::MAX fits. (Python's
+        // json.dumps(json.loads(same text)) gives '{"b": [1, -2, 1.5, 18446744073709551615,
+        // "x", 0], "a": null}'.)
         assert_eq!(
             dumps(&Value::from_serde(&s), &DumpOptions::default()).unwrap(),
             r#"{"b": [1, -2, 1.5, 18446744073709551615, "x", -0.0], "a": null}"#

@@ -1,6 +1,7 @@
 //! Turns a tokenizer's files into an engine: `tokenizer.json` (+ `tokenizer_config.json`) through
-//! Hugging Face `tokenizers`; `tiktoken.model` (Kimi) through [`tiktoken::TiktokenEngine`], a
-//! tiktoken-compatible BPE over `fancy-regex` (why not `tiktoken-rs` itself: see that module).
+//! Hugging Face `tokenizers`; `tiktoken.model` (Kimi) and the built-in `o200k_base_chat` through
+//! [`tiktoken::TiktokenEngine`], a tiktoken-compatible BPE over `fancy-regex` (why not
+//! `tiktoken-rs` itself: see that module).
 
 pub mod config;
 pub mod hf;
@@ -13,13 +14,13 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::resolve::TokenizerFormat;
-use crate::source::{BundledTokenizer, TokenizerFiles};
+use crate::source::{BundledContents, BundledTokenizer, TokenizerFiles};
 
 /// A loaded engine of either format.
 pub enum Engine {
     /// tokenizer.json through Hugging Face `tokenizers`.
     Hf(Box<hf::HfEngine>),
-    /// tiktoken.model (Kimi).
+    /// tiktoken.model (Kimi), or a built-in tiktoken encoding (`o200k_base_chat`).
     Tiktoken(Box<tiktoken::TiktokenEngine>),
 }
 
@@ -83,12 +84,25 @@ fn hf_through_store(
     built
 }
 
-/// Builds the engine of a bundled tokenizer through `store`. The store knows it by its
-/// compressed bytes, so a later process decompresses nothing.
+/// Builds the engine of a bundled tokenizer, a `tokenizer.json` one through `store`. The store
+/// knows it by its compressed bytes, so a later process decompresses nothing. (A built-in
+/// tiktoken encoding is built directly: the store holds `tokenizer.json` forms only.)
 pub fn bundled_engine(
     bundled: &BundledTokenizer,
     store: Option<&prepared::PreparedStore>,
 ) -> Result<Engine> {
+    if let BundledContents::Encoding {
+        ranks_zst,
+        special_tokens,
+        pattern,
+    } = bundled.contents()
+    {
+        let origin = bundled.origin();
+        let ranks = zstd::stream::decode_all(*ranks_zst)
+            .map_err(|e| Error::parse(origin.join("ranks.zst"), e))?;
+        let engine = encoding_engine(&ranks, special_tokens, pattern, &origin)?;
+        return Ok(Engine::Tiktoken(Box::new(engine)));
+    }
     let Some(store) = store else {
         return engine(&bundled.files()?, None);
     };
@@ -103,6 +117,51 @@ pub fn bundled_engine(
         || prepare_hf(&bundled.files()?),
     )?;
     Ok(Engine::Hf(Box::new(e)))
+}
+
+/// A tiktoken encoding from its ranks and a special-token list (`special_tokens.json` of
+/// `bundled/o200k_base_chat`: `{"bos_token": name, "eos_token": name, "special_tokens":
+/// {name: id, …}}`; other keys are descriptions and ignored).
+pub(crate) fn encoding_engine(
+    ranks: &[u8],
+    special_tokens_json: &[u8],
+    pattern: &str,
+    origin: &Path,
+) -> Result<tiktoken::TiktokenEngine> {
+    let path = origin.join("special_tokens.json");
+    let v: Value =
+        serde_json::from_slice(special_tokens_json).map_err(|e| Error::parse(&path, e))?;
+    let Some(map) = v.get("special_tokens").and_then(Value::as_object) else {
+        return Err(Error::parse(&path, "no `special_tokens` object"));
+    };
+    let specials = map
+        .iter()
+        .map(|(name, id)| {
+            let id = id
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::parse(
+                        &path,
+                        format!("special token {name:?}: {id} is not a token id"),
+                    )
+                })?;
+            Ok((name.as_str(), id))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let named = |key: &str| match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(Error::parse(&path, format!("`{key}` is not a string"))),
+    };
+    tiktoken::TiktokenEngine::from_encoding(
+        ranks,
+        pattern,
+        &specials,
+        named("bos_token")?,
+        named("eos_token")?,
+        origin,
+    )
 }
 
 /// Builds the engine for `files`, through `store` (the prepared-form cache) when given.

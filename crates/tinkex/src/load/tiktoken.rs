@@ -1,6 +1,8 @@
 //! The tiktoken-format engine: Moonshot's Kimi tokenizers (`tiktoken.model` +
 //! `tokenizer_config.json`), reproducing `tokenization_kimi.py` (`TikTokenTokenizer`) on top of
-//! Python `tiktoken`, as shipped in the Kimi-K2 repositories.
+//! Python `tiktoken`, as shipped in the Kimi-K2 repositories; and plain tiktoken encodings with
+//! a fixed special-token list, encoded the `encode_ordinary` way — Inkling's `o200k_base_chat`
+//! ([`TiktokenEngine::from_encoding`], [`EncodeStyle::Ordinary`]; see below).
 //!
 //! # What Kimi's tokenizer does, and what this module reproduces
 //!
@@ -48,6 +50,20 @@
 //!   ranks exactly `0..N` (Kimi's layout puts the special ids at `N`, which only makes sense
 //!   then), no duplicate token, every one of the 256 single bytes present (tiktoken panics on
 //!   text needing a missing one).
+//!
+//! # `o200k_base_chat` (Inkling), the [`EncodeStyle::Ordinary`] engine
+//! What tml-renderers' `O200kBaseChatTokenizer` does, as tinker-cookbook's Inkling adapter
+//! calls it (`encode_ordinary`, `decode`): o200k_base's ranks and split pattern
+//! ([`TiktokenEngine::O200K_PATTERN`]) plus special tokens at fixed ids right after the ranks.
+//! * **`encode(text)`** = tiktoken's `encode_ordinary(text)` on the whole text: special-token
+//!   names in the text are ordinary text, nothing is added, and there is no chunking (Kimi's
+//!   400,000-character pieces and 25,000-character runs do not apply).
+//! * **`decode(ids)`**: the tokens' bytes, a special id giving its name, as UTF-8 with U+FFFD
+//!   replacement. `skip_special_tokens` changes nothing: the producer's `decode` has no such
+//!   option and the cookbook's adapter drops the keyword, so special names stay in the text.
+//! * Without chunking, the regex engine's backtracking limit can be reached on a run of more
+//!   than about 500,000 whitespace characters, where Python's tiktoken raises; the failing
+//!   stretch is split in halves and retried instead, as above.
 //!
 //! # Implementation
 //! The encode loop is tiktoken's, written here rather than delegated to
@@ -101,9 +117,21 @@ const SMALL_PIECE: usize = 64;
 /// so threads do not share the regex engine's scratch-space pool.
 const REGEX_SLOTS: usize = 64;
 
+/// What [`TiktokenEngine::encode`] does with its input besides splitting and merging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeStyle {
+    /// Kimi's `TikTokenTokenizer.encode`: special-token names in the text become their ids
+    /// (`allowed_special="all"`), and the text is chunked as Kimi chunks it.
+    Kimi,
+    /// tiktoken's `Encoding.encode_ordinary` on the whole text: special-token names are
+    /// ordinary text, no chunking (`o200k_base_chat`).
+    Ordinary,
+}
+
 /// A Kimi / tiktoken-format tokenizer: byte-level BPE over `tiktoken.model` ranks, Kimi's split
-/// pattern, Kimi's special-token layout and chunking. Immutable once built; `Send + Sync`, and
-/// encoding takes no lock of its own.
+/// pattern, Kimi's special-token layout and chunking — or, built by
+/// [`TiktokenEngine::from_encoding`], a plain tiktoken encoding encoded the `encode_ordinary`
+/// way. Immutable once built; `Send + Sync`, and encoding takes no lock of its own.
 pub struct TiktokenEngine {
     /// Token bytes → id, base vocabulary only (what BPE merges look up).
     ranks: FxHashMap<Box<[u8]>, u32>,
@@ -127,6 +155,8 @@ pub struct TiktokenEngine {
     regex: Regex,
     /// Per-thread copies of the split regex, compiled on first use.
     regex_slots: Box<[OnceLock<Regex>]>,
+    /// Kimi's encode (special names recognised, chunking) or tiktoken's `encode_ordinary`.
+    style: EncodeStyle,
     /// Bit set over ids: dropped by `decode(_, skip_special_tokens = true)`.
     skip_on_decode: Vec<u64>,
     /// Ids that transformers decodes as "legacy added tokens" (content kept apart, pieces
@@ -149,6 +179,7 @@ impl std::fmt::Debug for TiktokenEngine {
             .field("num_base", &self.num_base)
             .field("vocab_size", &self.vocab_size)
             .field("pattern", &self.pattern)
+            .field("style", &self.style)
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +197,24 @@ impl TiktokenEngine {
         r"\p{N}{1,3}",
         "|",
         r" ?[^\s\p{L}\p{N}]+[\r\n]*",
+        "|",
+        r"\s*[\r\n]+",
+        "|",
+        r"\s+(?!\S)",
+        "|",
+        r"\s+",
+    );
+
+    /// o200k_base's split pattern: the `|`-join of the seven alternatives of tiktoken's
+    /// `o200k_base` `pat_str` (the same string as tiktoken-rs 0.12.1's `O200K_BASE_PAT_STR`).
+    pub const O200K_PATTERN: &'static str = concat!(
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        "|",
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        "|",
+        r"\p{N}{1,3}",
+        "|",
+        r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
         "|",
         r"\s*[\r\n]+",
         "|",
@@ -238,6 +287,150 @@ impl TiktokenEngine {
             special_names.push(name);
         }
 
+        let mut engine = Self::assemble(
+            base,
+            special_names,
+            special_ids,
+            pattern.unwrap_or(Self::KIMI_PATTERN),
+            EncodeStyle::Kimi,
+            origin,
+            &model_path,
+            &config_path,
+        )?;
+        engine.bos = config.bos.clone();
+        engine.eos = config.eos.clone();
+        engine.pad = config.pad.clone();
+        engine.unk = config.unk.clone();
+        engine.build_decode_sets(&config);
+        Ok(engine)
+    }
+
+    /// Builds a plain tiktoken encoding, as Python `tiktoken.Encoding(pat_str, mergeable_ranks,
+    /// special_tokens)` holds it, encoded the [`EncodeStyle::Ordinary`] way (this is how
+    /// `o200k_base_chat` is built; see the module docs).
+    ///
+    /// `model` holds the ranks (`base64 rank` lines, ranks exactly `0..N`), `pattern` is the
+    /// split pattern, `specials` the special tokens as `(name, id)`: their ids must be exactly
+    /// `N..N + specials.len()`, in any order. `bos` and `eos` name two of them (what
+    /// [`Self::bos_token`] / [`Self::eos_token`] report). Nothing is dropped by
+    /// `decode(_, skip_special_tokens = true)`.
+    ///
+    /// `origin` names the source in error messages. A malformed rank file, an empty or
+    /// repeated special name, or a `bos`/`eos` that is not a special name gives
+    /// [`Error::Parse`]; special ids that do not directly follow the ranks, or a pattern that
+    /// does not compile, give [`Error::Unsupported`]. Never panics.
+    pub fn from_encoding(
+        model: &[u8],
+        pattern: &str,
+        specials: &[(&str, u32)],
+        bos: Option<&str>,
+        eos: Option<&str>,
+        origin: &Path,
+    ) -> Result<Self> {
+        let model_path = file_path(origin, "tiktoken.model");
+        let base = parse_rank_file(model, &model_path)?;
+        let num_base = base.num_tokens;
+        let unsupported = |message: String| Error::Unsupported {
+            path: origin.to_path_buf(),
+            message,
+        };
+        let count = u32::try_from(specials.len())
+            .ok()
+            .filter(|&n| n <= MAX_NUM_RESERVED)
+            .ok_or_else(|| {
+                unsupported(format!(
+                    "{} special tokens are more than the supported {MAX_NUM_RESERVED}",
+                    specials.len()
+                ))
+            })?;
+        let vocab_size = num_base.checked_add(count).ok_or_else(|| {
+            Error::parse(&model_path, "vocabulary size does not fit in a 32-bit id")
+        })?;
+
+        // Index = id - N; every slot filled exactly once.
+        let mut slots: Vec<Option<Box<str>>> = vec![None; specials.len()];
+        let mut special_ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        for &(name, id) in specials {
+            if name.is_empty() {
+                return Err(Error::parse(
+                    origin,
+                    format!("special id {id} has an empty name"),
+                ));
+            }
+            let slot = id
+                .checked_sub(num_base)
+                .and_then(|i| slots.get_mut(i as usize))
+                .ok_or_else(|| {
+                    unsupported(format!(
+                        "special token {name:?} has id {id}; the {count} special ids must be \
+                         {num_base}..{vocab_size}, right after the {num_base} ranks"
+                    ))
+                })?;
+            if slot.is_some() {
+                return Err(unsupported(format!(
+                    "special id {id} is given twice; the {count} special ids must be \
+                     {num_base}..{vocab_size}, each once"
+                )));
+            }
+            if let Some(other) = special_ids.insert(name.into(), id) {
+                return Err(Error::parse(
+                    origin,
+                    format!("special ids {other} and {id} have the same name {name:?}"),
+                ));
+            }
+            *slot = Some(name.into());
+        }
+        // `count` distinct ids in a range of `count` slots: every slot is filled.
+        let special_names: Vec<Box<str>> = slots.into_iter().flatten().collect();
+
+        let named = |what: &str, name: Option<&str>| -> Result<Option<Box<str>>> {
+            match name {
+                None => Ok(None),
+                Some(n) if special_ids.contains_key(n) => Ok(Some(n.into())),
+                Some(n) => Err(Error::parse(
+                    origin,
+                    format!("the {what} token {n:?} is not one of the special tokens"),
+                )),
+            }
+        };
+        let (bos, eos) = (named("BOS", bos)?, named("EOS", eos)?);
+
+        let mut engine = Self::assemble(
+            base,
+            special_names,
+            special_ids,
+            pattern,
+            EncodeStyle::Ordinary,
+            origin,
+            &model_path,
+            origin,
+        )?;
+        engine.bos = bos;
+        engine.eos = eos;
+        Ok(engine)
+    }
+
+    /// The parts every constructor shares: the byte table, the special-name matcher, the
+    /// regex. Nothing is skipped on decode and no token is named BOS/EOS/PAD/UNK yet.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        base: BaseVocab,
+        special_names: Vec<Box<str>>,
+        special_ids: FxHashMap<Box<str>, u32>,
+        pattern: &str,
+        style: EncodeStyle,
+        origin: &Path,
+        model_path: &Path,
+        specials_path: &Path,
+    ) -> Result<Self> {
+        let num_base = base.num_tokens;
+        let vocab_size = u32::try_from(special_names.len())
+            .ok()
+            .and_then(|n| num_base.checked_add(n))
+            .ok_or_else(|| {
+                Error::parse(model_path, "vocabulary size does not fit in a 32-bit id")
+            })?;
+
         // Flat byte table: base tokens in id order, then the special names.
         let mut bytes = base.bytes;
         let mut offsets = base.offsets;
@@ -246,7 +439,7 @@ impl TiktokenEngine {
             bytes.extend_from_slice(name.as_bytes());
             let end = u32::try_from(bytes.len()).map_err(|_| {
                 Error::parse(
-                    &model_path,
+                    model_path,
                     "the vocabulary holds more than 4 GiB of token bytes",
                 )
             })?;
@@ -260,20 +453,20 @@ impl TiktokenEngine {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(special_names.iter().map(|n| n.as_bytes()))
                 .map_err(|e| Error::Unsupported {
-                    path: config_path.clone(),
+                    path: specials_path.to_path_buf(),
                     message: format!("cannot index the special tokens: {e}"),
                 })?;
             Some(matcher)
         };
 
-        let pattern: Box<str> = pattern.unwrap_or(Self::KIMI_PATTERN).into();
+        let pattern: Box<str> = pattern.into();
         let regex = Regex::new(&pattern).map_err(|e| Error::Unsupported {
             path: origin.to_path_buf(),
             message: format!("the split pattern does not compile: {e}"),
         })?;
         let regex_slots = (0..REGEX_SLOTS).map(|_| OnceLock::new()).collect();
 
-        let mut engine = TiktokenEngine {
+        Ok(TiktokenEngine {
             ranks: base.ranks,
             bytes,
             offsets,
@@ -285,15 +478,14 @@ impl TiktokenEngine {
             pattern,
             regex,
             regex_slots,
+            style,
             skip_on_decode: vec![0; (vocab_size as usize).div_ceil(64)],
             legacy_added: FxHashMap::default(),
-            bos: config.bos.clone(),
-            eos: config.eos.clone(),
-            pad: config.pad.clone(),
-            unk: config.unk.clone(),
-        };
-        engine.build_decode_sets(&config);
-        Ok(engine)
+            bos: None,
+            eos: None,
+            pad: None,
+            unk: None,
+        })
     }
 
     /// Loads `dir/tiktoken.model`, `dir/tokenizer_config.json` (optional) and the first of
@@ -339,18 +531,26 @@ impl TiktokenEngine {
         )
     }
 
-    /// Encodes `text` as Kimi's `tokenizer.encode(text)` does: special-token names in the text
-    /// become their ids (`allowed_special="all"`), no BOS is added, and the text is chunked as
-    /// Kimi does (see the module docs). Never panics; allocates only the output (and scratch
-    /// space for pieces of 64 bytes or more that are not a single token).
+    /// Encodes `text` as the tokenizer's own `encode` does; no BOS is added either way.
+    /// [`EncodeStyle::Kimi`]: Kimi's `tokenizer.encode(text)` — special-token names in the text
+    /// become their ids (`allowed_special="all"`), and the text is chunked as Kimi does (see the
+    /// module docs). [`EncodeStyle::Ordinary`]: the same as [`Self::encode_ordinary`]. Never
+    /// panics; allocates only the output (and scratch space for pieces of 64 bytes or more
+    /// that are not a single token).
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        self.encode_impl(text, true)
+        self.encode_impl(text, self.style == EncodeStyle::Kimi)
     }
 
     /// Encodes `text` treating special-token names as ordinary text — Kimi's
-    /// `encode(text, allow_special_tokens=False)` (`disallowed_special=()`), same chunking.
+    /// `encode(text, allow_special_tokens=False)` (`disallowed_special=()`, same chunking), or
+    /// tiktoken's `encode_ordinary(text)` for [`EncodeStyle::Ordinary`] (no chunking).
     pub fn encode_ordinary(&self, text: &str) -> Vec<u32> {
         self.encode_impl(text, false)
+    }
+
+    /// What [`Self::encode`] does besides BPE: see [`EncodeStyle`].
+    pub fn style(&self) -> EncodeStyle {
+        self.style
     }
 
     /// Decodes `ids` to text. With `skip_special_tokens == false` this is Kimi's `decode(ids)`:
@@ -577,9 +777,12 @@ impl TiktokenEngine {
     fn encode_impl(&self, text: &str, allow_special: bool) -> Vec<u32> {
         let mut out = Vec::with_capacity(text.len() / 4 + 1);
         let regex = self.thread_regex();
-        for_each_kimi_chunk(text, |chunk| {
-            self.encode_chunk(chunk, allow_special, regex, &mut out)
-        });
+        match self.style {
+            EncodeStyle::Kimi => for_each_kimi_chunk(text, |chunk| {
+                self.encode_chunk(chunk, allow_special, regex, &mut out)
+            }),
+            EncodeStyle::Ordinary => self.encode_chunk(text, allow_special, regex, &mut out),
+        }
         out
     }
 
@@ -1734,6 +1937,165 @@ mod tests {
         assert!(e.special_tokens().is_empty());
         assert_eq!(e.encode("ab<|x|>"), e.encode_ordinary("ab<|x|>"));
         assert_eq!(e.encode("ab")[..], [256]);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The Ordinary style (`from_encoding`, o200k_base_chat)
+
+    #[test]
+    fn o200k_pattern_is_tiktoken_rs_pattern() {
+        assert_eq!(
+            TiktokenEngine::O200K_PATTERN,
+            tiktoken_rs::O200K_BASE_PAT_STR
+        );
+    }
+
+    /// The bundled o200k_base ranks with o200k's pattern and two specials, as a reference.
+    fn o200k_engine() -> &'static TiktokenEngine {
+        static ENGINE: OnceLock<TiktokenEngine> = OnceLock::new();
+        ENGINE.get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("bundled/o200k_base_chat/o200k_base.tiktoken.zst");
+            let zst = std::fs::read(&path).expect("bundled rank file");
+            let ranks = zstd::stream::decode_all(&zst[..]).expect("zstd");
+            TiktokenEngine::from_encoding(
+                &ranks,
+                TiktokenEngine::O200K_PATTERN,
+                &[("<|endoftext|>", 199_999), ("<|unused|>", 199_998)],
+                None,
+                Some("<|endoftext|>"),
+                Path::new("o200k"),
+            )
+            .expect("o200k loads")
+        })
+    }
+
+    #[test]
+    fn ordinary_style_is_tiktoken_encode_ordinary() {
+        // tiktoken-rs embeds its own copy of o200k_base: this also checks the bundled ranks.
+        let core = tiktoken_rs::o200k_base().expect("tiktoken-rs o200k_base");
+        let e = o200k_engine();
+        assert_eq!(e.style(), EncodeStyle::Ordinary);
+        assert_eq!(e.num_base_tokens(), 199_998);
+        assert_eq!(e.vocab_size(), 200_000);
+        let mut seed = 0xD1B54A32D192ED03u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet: Vec<char> =
+            "aAzZ eé中文ß١٢3 9\n\t\r.,!?/'sll😀👍🏽\u{301}ǅʰ\u{a0}\u{3000}\u{1c}<|>endoftext"
+                .chars()
+                .collect();
+        for _ in 0..300 {
+            let len = (next() % 300) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            assert_eq!(e.encode(&text), core.encode_ordinary(&text), "{text:?}");
+        }
+        // Markup is text, and long runs are not chunked the Kimi way (25,000 characters).
+        for text in [
+            "<|endoftext|>".to_owned(),
+            format!("a{}b", " ".repeat(30_000)),
+            format!("{}\n", "x".repeat(30_000)),
+        ] {
+            let ids = e.encode(&text);
+            assert_eq!(ids, core.encode_ordinary(&text));
+            assert_eq!(ids, e.encode_ordinary(&text));
+            assert!(ids.iter().all(|&id| !e.is_special_id(id)));
+        }
+    }
+
+    #[test]
+    fn ordinary_style_decode_keeps_special_names() {
+        let e = o200k_engine();
+        assert_eq!(e.eos_token(), Some("<|endoftext|>"));
+        assert_eq!(e.bos_token(), None);
+        let ids = [199_998, 13225, 199_999];
+        for skip in [false, true] {
+            assert_eq!(
+                e.decode(&ids, skip).unwrap(),
+                "<|unused|>Hello<|endoftext|>"
+            );
+            assert_eq!(
+                e.decode_bytes(&ids, skip).unwrap(),
+                b"<|unused|>Hello<|endoftext|>"
+            );
+        }
+        assert!(!e.skips_on_decode(199_999));
+        assert!(!e.has_legacy_added_tokens());
+        assert_eq!(e.token_to_id("<|unused|>"), Some(199_998));
+        assert!(matches!(
+            e.decode(&[200_000], false),
+            Err(Error::InvalidTokenId {
+                id: 200_000,
+                vocab_size: 200_000
+            })
+        ));
+    }
+
+    #[test]
+    fn ordinary_style_survives_the_backtracking_limit() {
+        // Unchunked, a million spaces exceed fancy-regex's backtracking limit (Python's
+        // tiktoken raises there); the engine splits the stretch and still round-trips.
+        let e = o200k_engine();
+        for text in [" ".repeat(1_000_000), format!("{}x", " \n".repeat(600_000))] {
+            let ids = e.encode(&text);
+            assert_eq!(e.decode(&ids, false).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn from_encoding_checks_its_inputs() {
+        let model = tiny_model(&[b"ab"]); // 257 ranks
+        let build = |specials: &[(&str, u32)], bos: Option<&str>| {
+            TiktokenEngine::from_encoding(&model, r"\S+|\s+", specials, bos, None, Path::new("t"))
+        };
+        // Out of order is fine: ids 257, 258.
+        let e = build(&[("<b>", 258), ("<a>", 257)], Some("<a>")).unwrap();
+        assert_eq!(e.special_tokens(), [("<a>", 257), ("<b>", 258)]);
+        assert_eq!(e.bos_token(), Some("<a>"));
+        assert_eq!(e.encode("ab<a>"), [256, 60, 97, 62]);
+        assert_eq!(e.decode(&[257, 256], true).unwrap(), "<a>ab");
+        // No specials at all.
+        assert_eq!(build(&[], None).unwrap().vocab_size(), 257);
+
+        let unsupported = |specials: &[(&str, u32)], want: &str| match build(specials, None) {
+            Err(Error::Unsupported { message, .. }) => {
+                assert!(message.contains(want), "{message}")
+            }
+            other => panic!("{specials:?}: expected Unsupported, got {other:?}"),
+        };
+        unsupported(&[("<a>", 256)], "must be 257..258");
+        unsupported(&[("<a>", 258)], "must be 257..258");
+        unsupported(&[("<a>", 257), ("<b>", 259)], "must be 257..259");
+        unsupported(&[("<a>", 257), ("<b>", 257)], "given twice");
+        unsupported(&[("<a>", u32::MAX)], "must be 257..258");
+
+        let parse =
+            |specials: &[(&str, u32)], bos: Option<&str>, want: &str| match build(specials, bos) {
+                Err(Error::Parse { message, .. }) => assert!(message.contains(want), "{message}"),
+                other => panic!("{specials:?}: expected Parse, got {other:?}"),
+            };
+        parse(&[("<a>", 257), ("<a>", 258)], None, "same name");
+        parse(&[("", 257)], None, "empty name");
+        parse(
+            &[("<a>", 257)],
+            Some("<s>"),
+            "not one of the special tokens",
+        );
+        parse(&[("<a>", 257)], Some("ab"), "not one of the special tokens");
+        assert!(matches!(
+            TiktokenEngine::from_encoding(b"", r"\S+", &[], None, None, Path::new("t")),
+            Err(Error::Parse { .. })
+        ));
+        assert!(matches!(
+            TiktokenEngine::from_encoding(&model, "(", &[], None, None, Path::new("t")),
+            Err(Error::Unsupported { .. })
+        ));
     }
 
     #[test]
