@@ -308,6 +308,9 @@ oracle! {
     qwen3: "qwen3" => ["render.jsonl.zst", "extra.jsonl.zst"];
     qwen3_disable_thinking: "qwen3_disable_thinking" => ["render.jsonl.zst", "extra.jsonl.zst"];
     qwen3_instruct: "qwen3_instruct" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    deepseekv3: "deepseekv3" => ["render.jsonl.zst", "extra.jsonl.zst"];
+    deepseekv3_disable_thinking: "deepseekv3_disable_thinking" => ["extra.jsonl.zst"];
+    deepseekv3_thinking: "deepseekv3_thinking" => ["render.jsonl.zst", "extra.jsonl.zst"];
     gpt_oss_no_sysprompt: "gpt_oss_no_sysprompt" => ["render.jsonl.zst", "extra.jsonl.zst"];
     gpt_oss_low_reasoning: "gpt_oss_low_reasoning" => ["extra.jsonl.zst"];
     gpt_oss_medium_reasoning: "gpt_oss_medium_reasoning" => ["render.jsonl.zst", "extra.jsonl.zst"];

@@ -23,10 +23,10 @@ pub(crate) struct RenderContext<'a> {
     /// Whether it is the last message.
     pub is_last: bool,
     /// The message before it.
-    #[allow(dead_code)] // for the formats that look at their neighbours (DeepSeek's)
     pub prev: Option<&'a Message>,
     /// The message after it.
     #[allow(dead_code)]
+    // read by no format yet: the cookbook's Qwen3.5 tool-response grouping looks ahead
     pub next: Option<&'a Message>,
     /// Index of the last user message, if any.
     pub last_user_index: Option<usize>,

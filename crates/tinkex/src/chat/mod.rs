@@ -39,6 +39,7 @@ mod pyrepr;
 mod stream;
 mod text;
 
+mod deepseek_v3;
 mod gpt_oss;
 mod llama3;
 mod qwen3;
@@ -216,6 +217,12 @@ const RENDERERS: &[(&str, Build)] = &[
     ("qwen3", qwen3::build),
     ("qwen3_disable_thinking", qwen3::build),
     ("qwen3_instruct", qwen3::build),
+    ("deepseekv3", deepseek_v3::build_disable_thinking),
+    (
+        "deepseekv3_disable_thinking",
+        deepseek_v3::build_disable_thinking,
+    ),
+    ("deepseekv3_thinking", deepseek_v3::build_thinking),
     ("gpt_oss_no_sysprompt", gpt_oss::build_no_sysprompt),
     ("gpt_oss_low_reasoning", gpt_oss::build_low),
     ("gpt_oss_medium_reasoning", gpt_oss::build_medium),
