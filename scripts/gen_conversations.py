@@ -88,6 +88,15 @@ EXTRA_TOOL = {
     },
 }
 
+# Specs as users write them: other key orders, extra keys, a missing or non-string field (the
+# cookbook prints the dict as it is, or fails on the missing key, depending on the format).
+ODD_TOOLS = [
+    {"description": "Look up", "name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}, "strict": True},
+    {"name": "nodesc", "parameters": {"type": "object", "properties": {}}},
+    {"name": "numdesc", "description": 12.5, "parameters": {"type": "object", "properties": {"a": {"type": "integer", "default": 3}}, "required": ["a"]}},
+    {"name": "noparams", "description": ""},
+]
+
 CITIES = ["Paris", "Zürich", "東京"]
 
 
@@ -150,6 +159,8 @@ def main() -> None:
         with_tools = rng.random() < 0.35
         if with_tools:
             tools = list(TOOLS) + ([EXTRA_TOOL] if rng.random() < 0.3 else [])
+            if rng.random() < 0.1:
+                tools.append(rng.choice(ODD_TOOLS))
             conv["tools"] = tools
             conv["system_prompt"] = rng.choice(["", text()])
         elif rng.random() < 0.6:

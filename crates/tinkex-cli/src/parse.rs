@@ -441,7 +441,9 @@ fn tool_spec(v: &Value) -> Option<String> {
     fields::<ToolSpec>(
         v,
         "a tool object",
-        &[("name", leaf::<String>), ("description", leaf::<String>)],
+        // Only `name` is checked: the rest of a spec is any JSON, printed or refused by the
+        // renderer as the cookbook does.
+        &[("name", leaf::<String>)],
     )
 }
 

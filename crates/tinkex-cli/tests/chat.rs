@@ -239,13 +239,16 @@ fn matches_the_oracle(rows: &[Row], renderer: &str) {
         );
     }
 
-    let input = jsonl(
-        rows.iter()
-            .map(|r| json!({ "tokens": r.completion.as_ref().unwrap() })),
-    );
+    // The oracle has no completion where the supervised tokens do not start with the prompt
+    // (deepseekv3_thinking ending on an empty-content tool call: its prompt prefills `<think>`).
+    let parsed: Vec<(&Row, &Vec<u32>)> = rows
+        .iter()
+        .filter_map(|r| Some((*r, r.completion.as_ref()?)))
+        .collect();
+    let input = jsonl(parsed.iter().map(|(_, c)| json!({ "tokens": c })));
     let out = ok_lines(&run(&args("parse"), input.as_bytes()));
-    assert_eq!(out.len(), rows.len());
-    for (row, got) in rows.iter().zip(&out) {
+    assert_eq!(out.len(), parsed.len());
+    for ((row, _), got) in parsed.iter().zip(&out) {
         let want = row.parsed.as_ref().unwrap();
         let message: Message = serde_json::from_value(got["message"].clone()).unwrap();
         assert!(

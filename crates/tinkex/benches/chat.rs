@@ -61,6 +61,8 @@ fn main() {
     for (name, model) in [
         ("qwen3", "Qwen/Qwen3-8B"),
         ("llama3", "meta-llama/Llama-3.1-8B-Instruct"),
+        ("deepseekv3", "deepseek-ai/DeepSeek-V3.1"),
+        ("deepseekv3_thinking", "deepseek-ai/DeepSeek-V3.1"),
         ("gpt_oss_medium_reasoning", "openai/gpt-oss-20b"),
         ("tml_v0", "thinkingmachines/Inkling"),
     ] {

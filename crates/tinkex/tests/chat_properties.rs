@@ -8,6 +8,7 @@
 //! 3. the extension property where the renderer claims it: the supervised tokens up to an
 //!    assistant turn are a prefix of the generation prompt of any later turn;
 //! 4. `supervised_examples` gives one example per trained turn, each ending at its turn;
+//!
 //! and the Datum shift and truncation.
 
 use std::sync::{Arc, OnceLock};

@@ -25,6 +25,8 @@ pub(crate) struct RenderContext<'a> {
     /// The message before it.
     pub prev: Option<&'a Message>,
     /// The message after it.
+    #[allow(dead_code)]
+    // read by no format yet: the cookbook's Qwen3.5 tool-response grouping looks ahead
     pub next: Option<&'a Message>,
     /// Index of the last user message, if any.
     pub last_user_index: Option<usize>,

@@ -305,19 +305,91 @@ pub struct UnparsedToolCall {
     pub error: String,
 }
 
-/// A tool the model may call: `{"name", "description", "parameters": <JSON schema>}`.
+/// A tool the model may call: `{"name", "description", "parameters": <JSON schema>}`, kept as
+/// the whole JSON object the user wrote — key order and any other keys (`"strict"`, …) included,
+/// because formats that print the spec (Qwen3's `<tools>`) print all of it, as the cookbook's
+/// dict does. `name` must be a string; a format that needs `description` or `parameters` and
+/// finds none refuses, as the cookbook fails on the missing key.
 ///
-/// `parameters` keeps the key order it was written in (renderers print it as Python would).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolSpec {
+/// ```
+/// use tinkex::chat::ToolSpec;
+/// let t = ToolSpec::new("get_weather", "Current weather", serde_json::json!({"type": "object"}));
+/// assert_eq!(t.name(), "get_weather");
+/// assert_eq!(serde_json::to_string(&t)?, r#"{"name":"get_weather","description":"Current weather","parameters":{"type":"object"}}"#);
+/// let t: ToolSpec = serde_json::from_str(r#"{"description": "d", "name": "f", "strict": true}"#)?;
+/// assert_eq!(t.get("strict"), Some(&serde_json::Value::Bool(true)));
+/// assert!(serde_json::from_str::<ToolSpec>(r#"{"name": 3}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ToolSpec(serde_json::Map<String, serde_json::Value>);
+
+impl ToolSpec {
+    /// A spec with these three keys, in this order.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: serde_json::Value,
+    ) -> Self {
+        let mut m = serde_json::Map::new();
+        m.insert("name".into(), serde_json::Value::String(name.into()));
+        m.insert(
+            "description".into(),
+            serde_json::Value::String(description.into()),
+        );
+        m.insert("parameters".into(), parameters);
+        ToolSpec(m)
+    }
+
+    /// A spec from a JSON object, which must have a string `name`.
+    pub fn from_json(object: serde_json::Map<String, serde_json::Value>) -> crate::Result<Self> {
+        match object.get("name") {
+            Some(serde_json::Value::String(_)) => Ok(ToolSpec(object)),
+            Some(_) => Err(crate::Error::InvalidInput(
+                "a tool's `name` must be a string".into(),
+            )),
+            None => Err(crate::Error::InvalidInput("a tool has no `name`".into())),
+        }
+    }
+
     /// The tool's name.
-    pub name: String,
-    /// What it does.
-    #[serde(default)]
-    pub description: String,
-    /// A JSON schema of its arguments.
-    #[serde(default)]
-    pub parameters: serde_json::Value,
+    pub fn name(&self) -> &str {
+        self.0
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+    }
+
+    /// The `description`, when it is a string.
+    pub fn description(&self) -> Option<&str> {
+        self.0.get("description").and_then(|v| v.as_str())
+    }
+
+    /// The `parameters` schema, if any.
+    pub fn parameters(&self) -> Option<&serde_json::Value> {
+        self.0.get("parameters")
+    }
+
+    /// Any key of the spec.
+    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
+        self.0.get(key)
+    }
+
+    /// The whole object, in the order it was written.
+    pub fn as_json(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let object = serde_json::Map::deserialize(d)?;
+        ToolSpec::from_json(object).map_err(|e| match e {
+            crate::Error::InvalidInput(m) => serde::de::Error::custom(m),
+            other => serde::de::Error::custom(other),
+        })
+    }
 }
 
 /// One message of a conversation.

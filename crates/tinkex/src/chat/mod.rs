@@ -35,9 +35,12 @@ mod datum;
 mod message;
 mod models;
 pub(crate) mod pyjson;
+mod pyrepr;
 mod stream;
 mod text;
 
+mod deepseek_v3;
+mod gpt_oss;
 mod llama3;
 mod qwen3;
 mod role_colon;
@@ -215,6 +218,16 @@ const RENDERERS: &[(&str, Build)] = &[
     ("qwen3", qwen3::build),
     ("qwen3_disable_thinking", qwen3::build),
     ("qwen3_instruct", qwen3::build),
+    ("deepseekv3", deepseek_v3::build_disable_thinking),
+    (
+        "deepseekv3_disable_thinking",
+        deepseek_v3::build_disable_thinking,
+    ),
+    ("deepseekv3_thinking", deepseek_v3::build_thinking),
+    ("gpt_oss_no_sysprompt", gpt_oss::build_no_sysprompt),
+    ("gpt_oss_low_reasoning", gpt_oss::build_low),
+    ("gpt_oss_medium_reasoning", gpt_oss::build_medium),
+    ("gpt_oss_high_reasoning", gpt_oss::build_high),
     ("tml_v0", tml_v0::build),
 ];
 

@@ -33,9 +33,6 @@
 //!   cannot hold it, so [`dumps`] returns [`EncodeError::LoneSurrogate`] instead.
 //! * [`Value`]'s `==` is structural (`1 != 1.0`, `NaN != NaN`), not Python's `==`.
 
-// Until the renderers that call this module land.
-#![allow(dead_code)]
-
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
@@ -198,11 +195,6 @@ impl PyInt {
         &self.0
     }
 
-    /// The value, when it fits an `i64`.
-    pub(crate) fn to_i64(&self) -> Option<i64> {
-        self.0.parse().ok()
-    }
-
     /// From a JSON integer literal (`-?(0|[1-9][0-9]*)`).
     fn from_literal(text: &str) -> PyInt {
         PyInt(if text == "-0" {
@@ -248,6 +240,7 @@ pub(crate) enum Value {
 impl Value {
     /// A dict built as Python's `dict(pairs)` does: a repeated key keeps its first position and
     /// takes the last value.
+    #[cfg_attr(not(test), allow(dead_code))] // API of the module; the tests use it
     pub(crate) fn object(pairs: impl IntoIterator<Item = (PyStr, Value)>) -> Value {
         let mut b = ObjectBuilder::default();
         for (k, v) in pairs {
@@ -260,14 +253,6 @@ impl Value {
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    /// The text of a `str` without lone surrogates.
-    pub(crate) fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::Str(s) => s.as_str(),
             _ => None,
         }
     }

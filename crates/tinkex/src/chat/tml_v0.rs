@@ -96,6 +96,7 @@ use super::message::{
     TrainOnWhat,
 };
 use super::pyjson::{self, DumpOptions, PyStr, Value};
+use super::pyrepr;
 use super::stream::StreamFormat;
 use super::{Renderer, RendererOptions};
 
@@ -555,7 +556,14 @@ impl TmlV0 {
                         r,
                         format!(
                             "a declared tool name must be a string; got {}",
-                            other.map_or_else(|| "None".to_owned(), py_repr)
+                            other.map_or_else(
+                                || "None".to_owned(),
+                                |v| {
+                                    let mut out = String::new();
+                                    pyrepr::write_repr(&mut out, v);
+                                    out
+                                }
+                            )
                         ),
                     ))
                 }
@@ -886,59 +894,6 @@ impl TmlV0 {
         weights.truncate(end);
         Ok(vec![(ModelInput::from_ints(tokens), weights)])
     }
-}
-
-/// Python's `repr` of a JSON value, for error messages (`3`, `'x'`, `[1]`, `None`).
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Int(n) => n.as_str().to_owned(),
-        Value::Float(x) => pyjson::py_repr_float(*x),
-        Value::Str(s) => py_repr_str(&s.to_string_lossy()),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(pairs) => format!(
-            "{{{}}}",
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{}: {}", py_repr_str(&k.to_string_lossy()), py_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// Python's `repr` of a `str` (quotes and escapes; non-ASCII characters are taken as printable).
-fn py_repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1315,26 +1270,29 @@ impl Renderer for TmlV0 {
             out.push(Message::new(Role::System, system_prompt));
         }
         if !tools.is_empty() {
-            // `json.dumps(tool_specs_to_openai_tools(tools), separators=(",", ":"))`.
-            let s = |t: &str| Value::Str(t.into());
-            let list = Value::Array(
-                tools
-                    .iter()
-                    .map(|t| {
-                        Value::object([
-                            ("type".into(), s("function")),
-                            (
-                                "function".into(),
-                                Value::object([
-                                    ("name".into(), s(&t.name)),
-                                    ("description".into(), s(&t.description)),
-                                    ("parameters".into(), Value::from_serde(&t.parameters)),
-                                ]),
-                            ),
-                        ])
+            // `json.dumps(tool_specs_to_openai_tools(tools), separators=(",", ":"))`; a
+            // missing `description` or `parameters` is the cookbook's KeyError.
+            let mut list = Vec::with_capacity(tools.len());
+            for t in tools {
+                let key = |k: &str| {
+                    t.get(k).map(Value::from_serde).ok_or_else(|| {
+                        refuse(
+                            self.name,
+                            format!("KeyError: '{k}' (tool `{}` has no `{k}`)", t.name()),
+                        )
                     })
-                    .collect(),
-            );
+                };
+                let function = Value::object([
+                    ("name".into(), Value::Str(t.name().into())),
+                    ("description".into(), key("description")?),
+                    ("parameters".into(), key("parameters")?),
+                ]);
+                list.push(Value::object([
+                    ("type".into(), Value::Str("function".into())),
+                    ("function".into(), function),
+                ]));
+            }
+            let list = Value::Array(list);
             let opts = DumpOptions {
                 item_sep: ",",
                 key_sep: ":",
