@@ -347,9 +347,9 @@ impl ToolSpec {
         match object.get("name") {
             Some(serde_json::Value::String(_)) => Ok(ToolSpec(object)),
             Some(_) => Err(crate::Error::InvalidInput(
-                "a tool's `name` must be a string".into(),
+                "invalid type: a tool's `name` must be a string".into(),
             )),
-            None => Err(crate::Error::InvalidInput("a tool has no `name`".into())),
+            None => Err(crate::Error::InvalidInput("missing field `name`".into())),
         }
     }
 
