@@ -2,7 +2,7 @@
 # `chat sft` throughput, side by side in one run: the tinkex CLI (whole process, tokenizer load
 # included) and tinker-cookbook 0.6.1 in Python (import + load + render), on the visible
 # conversations repeated to COUNT lines, median of RUNS alternating runs each; outputs compared.
-# The library's own rate (one process, load excluded) is `cargo bench -p tinkex --bench chat`.
+# First the library's own rate (one process, load excluded): `cargo bench -p tinkex --bench chat`.
 #
 #   bash scripts/chat-bench.sh [SHARED_DIR] [RUNS] [COUNT]
 #
@@ -13,8 +13,11 @@ runs=${2:-3}
 count=${3:-10000}
 venv=${VENV:-.venv-cookbook}
 [ -x "$venv/bin/python" ] || bash scripts/cookbook-venv.sh "$venv"
+echo "== library (cargo bench -p tinkex --bench chat)"
+cargo bench -q -p tinkex --bench chat 2>/dev/null | grep -v '^$'
+echo "== whole processes: tinkex chat sft vs tinker-cookbook 0.6.1, $count conversations, median of $runs"
 cargo build --release -q -p tinkex-cli
-bin=target/release/tinkex
+bin=${CARGO_TARGET_DIR:-target}/release/tinkex
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fixtures="$shared/fixtures/tokenizers"
@@ -26,7 +29,16 @@ gpt_oss_medium_reasoning|openai/gpt-oss-20b|$fixtures/gpt_oss
 tml_v0|thinkingmachines/Inkling|thinkingmachines/Inkling"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-secs() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+# secs TIMES_FILE OUT_FILE CMD…: runs CMD (stdin from the caller, stdout to OUT_FILE), appends
+# its wall time to TIMES_FILE.
+secs() {
+  local times=$1 out=$2 t0 t1
+  shift 2
+  t0=$(date +%s.%N)
+  "$@" > "$out"
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc >> "$times"
+}
 
 printf '%-26s %8s %10s %10s %12s %12s %8s\n' renderer lines tinkex_s cookbook_s tinkex_conv/s cookbook_conv/s speedup
 while IFS='|' read -r r model tok; do
@@ -42,10 +54,10 @@ PY
   lines=$(wc -l < "$work/in.jsonl")
   : > "$work/t_rs"; : > "$work/t_py"
   for _ in $(seq "$runs"); do
-    secs "$bin" chat sft --offline --model "$model" --renderer "$r" --current-date 2026-01-01 \
-      < "$work/in.jsonl" > "$work/out_rs.jsonl" >> "$work/t_rs"
-    secs "$venv/bin/python" scripts/chat_bench_cookbook.py "$tok" "$r" --date 2026-01-01 \
-      < "$work/in.jsonl" > "$work/out_py.jsonl" 2>/dev/null >> "$work/t_py"
+    secs "$work/t_rs" "$work/out_rs.jsonl" "$bin" chat sft --offline --model "$model" \
+      --renderer "$r" --current-date 2026-01-01 < "$work/in.jsonl"
+    secs "$work/t_py" "$work/out_py.jsonl" "$venv/bin/python" scripts/chat_bench_cookbook.py \
+      "$tok" "$r" --date 2026-01-01 < "$work/in.jsonl" 2>/dev/null
   done
   python3 - "$work/out_rs.jsonl" "$work/out_py.jsonl" <<'PY' || { echo "$r: outputs differ"; exit 1; }
 import json, sys
