@@ -98,7 +98,7 @@ pub fn bundled_engine(
     } = bundled.contents()
     {
         let origin = bundled.origin();
-        let ranks = zstd::stream::decode_all(*ranks_zst)
+        let ranks = crate::source::decompress(ranks_zst)
             .map_err(|e| Error::parse(origin.join("ranks.zst"), e))?;
         let engine = encoding_engine(&ranks, special_tokens, pattern, &origin)?;
         return Ok(Engine::Tiktoken(Box::new(engine)));

@@ -134,7 +134,7 @@ pub enum EncodeStyle {
 /// way. Immutable once built; `Send + Sync`, and encoding takes no lock of its own.
 pub struct TiktokenEngine {
     /// Token bytes → id, base vocabulary only (what BPE merges look up).
-    ranks: FxHashMap<Box<[u8]>, u32>,
+    ranks: RankMap,
     /// Bytes of every id (base tokens, then special names), back to back.
     bytes: Vec<u8>,
     /// `bytes[offsets[id]..offsets[id + 1]]` are the bytes of `id`; `vocab_size + 1` entries.
@@ -768,7 +768,7 @@ impl TiktokenEngine {
             }
             &heap_buf
         };
-        self.ranks.get(bytes).copied()
+        self.rank(bytes)
     }
 
     // ----------------------------------------------------------------------------------------
@@ -862,7 +862,7 @@ impl TiktokenEngine {
 
     /// BPE of one regex piece (tiktoken's `byte_pair_encode`).
     fn encode_piece(&self, piece: &[u8], out: &mut Vec<u32>) {
-        if let Some(&id) = self.ranks.get(piece) {
+        if let Some(id) = self.rank(piece) {
             out.push(id);
             return;
         }
@@ -873,20 +873,23 @@ impl TiktokenEngine {
         }
     }
 
+    #[inline]
+    fn rank(&self, bytes: &[u8]) -> Option<u32> {
+        self.ranks.get(bytes, &self.bytes, &self.offsets)
+    }
+
+    #[inline]
     fn rank_of(&self, bytes: &[u8]) -> u32 {
-        self.ranks.get(bytes).copied().unwrap_or(u32::MAX)
+        self.rank(bytes).unwrap_or(u32::MAX)
     }
 
     /// Pushes the id of a part the merge loop produced. Every part is a single byte or a
     /// merged pair, both in the vocabulary (checked at construction); the fallback is never
     /// taken but keeps this panic-free.
     fn push_part(&self, part: &[u8], out: &mut Vec<u32>) {
-        match self.ranks.get(part) {
-            Some(&id) => out.push(id),
-            None => out.extend(
-                part.iter()
-                    .filter_map(|b| self.ranks.get(&[*b][..]).copied()),
-            ),
+        match self.rank(part) {
+            Some(id) => out.push(id),
+            None => out.extend(part.iter().filter_map(|b| self.rank(&[*b][..]))),
         }
     }
 
@@ -1140,11 +1143,97 @@ pub(crate) fn char_to_byte(c: char) -> Option<u8> {
 }
 
 // --------------------------------------------------------------------------------------------
+// Rank lookup
+
+/// Token bytes → rank, the lookup every BPE merge step makes. Tokens of up to 7 bytes (nearly
+/// every pair the merge loop asks about) are keys packed into a `u64` — the bytes, then the
+/// length in the top byte — so a lookup hashes one word and follows no pointer. Longer tokens
+/// are ranks in a table compared against `bytes[offsets[rank]..]`, the engine's own copy of
+/// the token bytes, so loading allocates nothing per token.
+#[derive(Default)]
+struct RankMap {
+    short: FxHashMap<u64, u32>,
+    long: hashbrown::HashTable<u32>,
+}
+
+impl RankMap {
+    fn with_capacity(n: usize) -> Self {
+        RankMap {
+            short: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            long: hashbrown::HashTable::with_capacity(n / 2),
+        }
+    }
+
+    #[inline]
+    fn pack(token: &[u8]) -> Option<u64> {
+        if token.len() > 7 {
+            return None;
+        }
+        let mut key = [0u8; 8];
+        key[..token.len()].copy_from_slice(token);
+        key[7] = token.len() as u8;
+        Some(u64::from_le_bytes(key))
+    }
+
+    #[inline]
+    fn hash_long(token: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(token)
+    }
+
+    #[inline]
+    fn token<'a>(rank: u32, bytes: &'a [u8], offsets: &[u32]) -> &'a [u8] {
+        let start = offsets.get(rank as usize).copied().unwrap_or(0) as usize;
+        let end = offsets.get(rank as usize + 1).copied().unwrap_or(0) as usize;
+        bytes.get(start..end).unwrap_or(&[])
+    }
+
+    /// The rank of `token`; `bytes`/`offsets` are the ones the map was built with.
+    #[inline]
+    fn get(&self, token: &[u8], bytes: &[u8], offsets: &[u32]) -> Option<u32> {
+        match Self::pack(token) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self
+                .long
+                .find(Self::hash_long(token), |&r| {
+                    Self::token(r, bytes, offsets) == token
+                })
+                .copied(),
+        }
+    }
+
+    /// Adds `token` with `rank` (whose bytes `bytes`/`offsets` already hold); the rank it
+    /// already had, if any, in which case nothing changes.
+    fn insert(&mut self, token: &[u8], rank: u32, bytes: &[u8], offsets: &[u32]) -> Option<u32> {
+        match Self::pack(token) {
+            Some(key) => match self.short.entry(key) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(rank);
+                    None
+                }
+            },
+            None => {
+                let hash = Self::hash_long(token);
+                let eq = |&r: &u32| Self::token(r, bytes, offsets) == token;
+                if let Some(&other) = self.long.find(hash, eq) {
+                    return Some(other);
+                }
+                self.long.insert_unique(hash, rank, |&r| {
+                    Self::hash_long(Self::token(r, bytes, offsets))
+                });
+                None
+            }
+        }
+    }
+}
+
+// --------------------------------------------------------------------------------------------
 // Parsing
 
 struct BaseVocab {
     num_tokens: u32,
-    ranks: FxHashMap<Box<[u8]>, u32>,
+    ranks: RankMap,
     bytes: Vec<u8>,
     /// `num_tokens + 1` entries.
     offsets: Vec<u32>,
@@ -1227,22 +1316,25 @@ fn parse_rank_file(data: &[u8], path: &Path) -> Result<BaseVocab> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut offsets = Vec::with_capacity(entries.len() + 1);
     offsets.push(0u32);
-    let mut ranks: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
-    ranks.reserve(entries.len());
+    // Entries are sorted by rank and ranks are exactly 0..N (checked above), so `bytes` and
+    // `offsets` are indexed by rank.
+    for &(_, start, end) in &entries {
+        bytes.extend_from_slice(&raw[start as usize..end as usize]);
+        // `bytes` is no longer than `raw`, whose length fits in u32.
+        offsets.push(bytes.len() as u32);
+    }
+    let mut ranks = RankMap::with_capacity(entries.len());
     for &(rank, start, end) in &entries {
         let token = &raw[start as usize..end as usize];
-        if let Some(other) = ranks.insert(token.into(), rank) {
+        if let Some(other) = ranks.insert(token, rank, &bytes, &offsets) {
             return Err(Error::parse(
                 path,
                 format!("token {token:?} appears twice (ranks {other} and {rank})"),
             ));
         }
-        bytes.extend_from_slice(token);
-        // `bytes` is no longer than `raw`, whose length fits in u32.
-        offsets.push(bytes.len() as u32);
     }
     for b in 0..=255u8 {
-        if !ranks.contains_key(&[b][..]) {
+        if ranks.get(&[b], &bytes, &offsets).is_none() {
             return Err(Error::parse(
                 path,
                 format!(
