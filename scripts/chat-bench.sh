@@ -6,6 +6,8 @@
 #
 #   bash scripts/chat-bench.sh [SHARED_DIR] [RUNS] [COUNT]
 #
+# ONLY=tml_v0 (a renderer name) runs that row alone; NO_LIBRARY=1 skips the library bench.
+#
 # Makes .venv-cookbook with scripts/cookbook-venv.sh on first use (~3.5 GB: torch); CI never runs it.
 set -euo pipefail
 shared=${1:-../shared}
@@ -13,8 +15,10 @@ runs=${2:-3}
 count=${3:-10000}
 venv=${VENV:-.venv-cookbook}
 [ -x "$venv/bin/python" ] || bash scripts/cookbook-venv.sh "$venv"
-echo "== library (cargo bench -p tinkex --bench chat)"
-cargo bench -q -p tinkex --bench chat 2>/dev/null | grep -v '^$'
+if [ -z "${NO_LIBRARY:-}" ]; then
+  echo "== library (cargo bench -p tinkex --bench chat)"
+  cargo bench -q -p tinkex --bench chat 2>/dev/null | grep -v '^$'
+fi
 echo "== whole processes: tinkex chat sft vs tinker-cookbook 0.6.1, $count conversations, median of $runs"
 cargo build --release -q -p tinkex-cli
 bin=${CARGO_TARGET_DIR:-target}/release/tinkex
@@ -42,6 +46,7 @@ secs() {
 
 printf '%-26s %8s %10s %10s %12s %12s %8s\n' renderer lines tinkex_s cookbook_s tinkex_conv/s cookbook_conv/s speedup
 while IFS='|' read -r r model tok; do
+  [ -n "${ONLY:-}" ] && [ "$r" != "$ONLY" ] && continue
   # The conversations this renderer accepts (llama3 refuses thinking parts and tools), repeated.
   "$venv/bin/python" scripts/chat_bench_cookbook.py "$tok" "$r" --filter \
     < "$shared/chat/conversations.jsonl" > "$work/ok.jsonl" 2>/dev/null
