@@ -111,8 +111,9 @@ fn library_hint(e: &tinkex::Error) -> Option<String> {
                 .to_owned()
         }
         E::NotFound { .. } => LOCATIONS.to_owned(),
-        E::Offline { .. } => "drop --offline and unset HF_HUB_OFFLINE to download it, or pass a \
-                              local directory as MODEL"
+        E::Offline { .. } => "drop --offline and unset HF_HUB_OFFLINE to download it (or run \
+                              `tinkex cache prefetch MODEL` while online), or pass a local \
+                              directory as MODEL"
             .to_owned(),
         E::RevisionNotFound { repo, .. } => {
             format!("see the branches and tags of `{repo}` on its Hub page")
@@ -160,6 +161,21 @@ fn library_hint(e: &tinkex::Error) -> Option<String> {
                                         MODEL to resolve by name without the Tinker API"
             .to_owned(),
         E::Api { .. } => "pass --model MODEL to resolve by name without the Tinker API".to_owned(),
+        E::InvalidId { what, .. } if *what == "repo id" => {
+            "MODEL is a Hub repo id (`name` or `namespace/name`: letters, digits, `-`, `_`, `.`) \
+             or a local directory"
+                .to_owned()
+        }
+        E::InvalidId { .. } => "pass the id as the Tinker API gave it (`<session>:train:<n>` or \
+             `<session>:sample:<n>`)"
+            .to_owned(),
+        E::Integrity { .. } => "run the command again; if it keeps failing, a proxy or the Hub \
+                                serves a damaged file"
+            .to_owned(),
+        E::Locked { .. } => "another tinkex or huggingface_hub process is downloading the same \
+                             file; wait for it, or remove the lock file if it is gone"
+            .to_owned(),
+        E::TooManyRedirects { .. } => "check HF_ENDPOINT".to_owned(),
         E::UnknownRenderer { .. } => "pass --renderer with one of the renderers tinkex has; \
                                       `tinkex resolve MODEL --json` shows the model's recommended \
                                       ones"
@@ -197,6 +213,7 @@ mod tests {
     fn message_dedupes_embedded_sources() {
         let io = io::Error::new(io::ErrorKind::NotFound, "gone");
         let e = tinkex::Error::Io {
+            op: tinkex::error::IoOp::Read,
             path: "x".into(),
             source: io,
         };

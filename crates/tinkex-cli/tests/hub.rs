@@ -220,6 +220,12 @@ fn encode_downloads_on_first_use_and_cache_list_rm() {
         "acme/tiny: removed 2 files, 2 blobs (3.4 KB)\n"
     );
     assert!(!e.hub.join("models--acme--tiny").exists());
+    // The blobs' lock files went with them.
+    assert!(
+        files_under(&e.hub.join(".locks")).is_empty(),
+        "{:?}",
+        files_under(&e.hub)
+    );
     assert_eq!(
         ok(&run(&e, &server.url, &["cache", "rm", "acme/tiny"])),
         "acme/tiny: nothing cached\n"
@@ -280,4 +286,24 @@ fn errors_say_what_to_do() {
         &["encode", "--model", "acme/other", "hi"],
     ));
     assert!(err.contains("cannot reach"), "{err}");
+}
+
+#[test]
+fn a_malformed_model_name_is_refused_before_any_request() {
+    let server = HubServer::start();
+    let e = env();
+    let err = user_error(&run(
+        &e,
+        &server.url,
+        &["encode", "--model", "a#b/c?d", "hi"],
+    ));
+    assert!(
+        err.contains("invalid repo id `a#b/c?d`") && err.contains("`#` is not allowed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("HF_ENDPOINT"),
+        "the endpoint is not to blame: {err}"
+    );
+    assert!(server.log().is_empty(), "{:?}", server.log());
 }

@@ -247,3 +247,28 @@ fn fallback_model_is_used_when_get_info_fails_and_says_so() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn a_bad_base_url_or_sampler_id_fails_at_once_without_a_request() {
+    let server = TinkerServer::start();
+    let o = tinkex(
+        "not-a-url",
+        Some("tml-cli"),
+        &["resolve", "--training-model-id", "s:train:0", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: invalid configuration TINKER_BASE_URL"),
+        "{err}"
+    );
+    let o = tinkex(
+        &server.url,
+        Some("tml-cli"),
+        &["resolve", "--sampler-id", "bad id", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("invalid sampler id `bad id`"), "{err}");
+    assert!(server.log().is_empty(), "{:?}", server.log());
+}

@@ -78,9 +78,11 @@ pub enum Error {
         message: String,
     },
 
-    /// Reading a file or directory failed.
-    #[error("cannot read {}: {source}", path.display())]
+    /// A file-system operation failed: which one, on which path.
+    #[error("cannot {op} {}: {source}", path.display())]
     Io {
+        /// What was being done.
+        op: IoOp,
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
@@ -156,6 +158,51 @@ pub enum Error {
         available: String,
     },
 
+    /// A downloaded file is not what the Hub announced (its size, or its digest: the sha256 of
+    /// an LFS file, the git blob sha1 of a small one), twice in a row; nothing was kept.
+    #[error("{file} from {url} is corrupt: {found}, expected {expected} (downloaded twice, discarded both times)")]
+    Integrity {
+        /// The file in the repo.
+        file: String,
+        /// Where it was downloaded from.
+        url: String,
+        /// What the Hub announced (`sha256 …`, `git-sha1 …`, `N bytes`).
+        expected: String,
+        /// What arrived.
+        found: String,
+    },
+
+    /// A request was redirected more times than tinkex follows.
+    #[error("too many redirects (more than {limit}) from {url}")]
+    TooManyRedirects {
+        /// The last URL requested.
+        url: String,
+        /// The number of redirects followed.
+        limit: u32,
+    },
+
+    /// A repo id, file name or id given to a client is malformed; nothing was requested.
+    #[error("invalid {what} `{value}`: {reason}")]
+    InvalidId {
+        /// What kind of id (`repo id`, `sampler id`, `model id`).
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+
+    /// Another process holds the lock on a file being written and did not release it in time.
+    #[error("{} is locked{}; gave up after {:.0} s (remove the lock file if that process is gone)", path.display(), holder.as_deref().map(|h| format!(" by {h}")).unwrap_or_default(), waited.as_secs_f64())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, as the holder wrote it in the lock file (`pid 1234`), when known.
+        holder: Option<String>,
+        /// How long tinkex waited.
+        waited: std::time::Duration,
+    },
+
     /// An environment variable or configuration value is invalid.
     #[error("invalid configuration {name}: {message}")]
     Config {
@@ -192,10 +239,48 @@ impl Error {
         }
     }
 
+    /// A failed read of `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::io_op(IoOp::Read, path, source)
+    }
+
+    /// A failed `op` on `path`.
+    pub(crate) fn io_op(op: IoOp, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
+            op,
             path: path.into(),
             source,
         }
+    }
+}
+
+/// The file-system operation an [`Error::Io`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IoOp {
+    /// Reading a file, its metadata or a directory.
+    Read,
+    /// Writing (or syncing) a file.
+    Write,
+    /// Creating a file, directory or link.
+    Create,
+    /// Renaming a file into place.
+    Rename,
+    /// Removing a file or directory.
+    Remove,
+    /// Taking a file lock.
+    Lock,
+}
+
+impl std::fmt::Display for IoOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IoOp::Read => "read",
+            IoOp::Write => "write",
+            IoOp::Create => "create",
+            IoOp::Rename => "rename into",
+            IoOp::Remove => "remove",
+            IoOp::Lock => "lock",
+        })
     }
 }

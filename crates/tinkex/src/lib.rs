@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod load;
+pub(crate) mod net;
 mod parallel;
 pub mod resolve;
 pub mod source;

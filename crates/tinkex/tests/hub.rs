@@ -142,12 +142,15 @@ fn downloads_into_the_huggingface_hub_layout() {
     let sha = sha256_hex(&json);
     let plain = hub_server::plain_etag(CONFIG_JSON);
     let repo = cache.join("models--acme--tiny");
+    let mut blobs = [format!("blobs/{plain}"), format!("blobs/{sha}")];
+    blobs.sort();
+    let [first, second] = blobs;
     assert_eq!(
         tree(&repo),
         [
             "blobs".to_owned(),
-            format!("blobs/{plain}"),
-            format!("blobs/{sha}"),
+            first,
+            second,
             "refs".to_owned(),
             "refs/main".to_owned(),
             "snapshots".to_owned(),
@@ -283,7 +286,19 @@ fn a_corrupt_body_is_never_trusted() {
         &Events::default(),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("wrong contents"), "{err}");
+    match &err {
+        Error::Integrity {
+            file,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(file, "tokenizer.json");
+            assert_eq!(expected, &format!("sha256 {}", sha256_hex(&json)));
+            assert!(found.starts_with("sha256 ") && found != expected, "{found}");
+        }
+        other => panic!("{other:?}"),
+    }
     let blobs = cache2.join("models--acme--tiny/blobs");
     assert_eq!(
         std::fs::read_dir(&blobs).unwrap().count(),
@@ -654,4 +669,119 @@ fn list_and_remove_only_touch_tokenizer_files() {
     std::fs::remove_file(repo.join("blobs/weights")).unwrap();
     hub::layout::remove_files(&cache, "acme/tiny", hub::ALL_TOKENIZER_FILES).unwrap();
     assert!(!repo.exists());
+}
+
+#[test]
+fn a_corrupt_plain_file_fails_its_git_blob_etag() {
+    let server = HubServer::start();
+    server.add_repo(
+        "acme/tiny",
+        RepoSpec::tokenizer(&tiny(), Some(CONFIG_JSON), COMMIT),
+    );
+    // tokenizer_config.json is not LFS: its etag is the git blob sha1, checked like a sha256.
+    server.fault("GET", "tokenizer_config.json", Fault::Corrupt);
+    server.fault("GET", "tokenizer_config.json", Fault::Corrupt);
+    let tmp = tempfile::tempdir().unwrap();
+    let err = fetch(
+        &config(&server, &tmp.path().join("hub")),
+        &spec("acme/tiny", None),
+        &Events::default(),
+    )
+    .unwrap_err();
+    match &err {
+        Error::Integrity {
+            file,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(file, "tokenizer_config.json");
+            assert_eq!(
+                expected,
+                &format!("git-sha1 {}", hub_server::plain_etag(CONFIG_JSON))
+            );
+            assert!(
+                found.starts_with("git-sha1 ") && found != expected,
+                "{found}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The requests of each kind the server saw.
+fn count(server: &HubServer, method: &str) -> usize {
+    server.log().iter().filter(|s| s.method == method).count()
+}
+
+#[test]
+fn a_client_error_is_not_retried() {
+    let server = HubServer::start();
+    server.add_repo("acme/tiny", RepoSpec::tokenizer(&tiny(), None, COMMIT));
+    server.fault("HEAD", "tokenizer.json", Fault::Status(400));
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = Events::default();
+    match fetch(
+        &config(&server, &tmp.path().join("hub")),
+        &spec("acme/tiny", None),
+        &ev,
+    ) {
+        Err(Error::Http { status: 400, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "HEAD"), 1, "{:?}", server.log());
+    assert!(
+        ev.all().iter().all(|e| !e.starts_with("retry")),
+        "{:?}",
+        ev.all()
+    );
+}
+
+#[test]
+fn bad_repo_ids_and_endpoints_fail_before_any_request() {
+    let server = HubServer::start();
+    server.add_repo("acme/tiny", RepoSpec::tokenizer(&tiny(), None, COMMIT));
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(&server, &tmp.path().join("hub"));
+    for bad in ["a#b/c?d", "a/b/c", "acme/../tiny", "acme/ti ny"] {
+        match fetch(&cfg, &spec(bad, None), &Events::default()) {
+            Err(Error::InvalidId { what, value, .. }) => {
+                assert_eq!(what, "repo id");
+                assert_eq!(value, bad);
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    for endpoint in ["not-a-url", "ftp://127.0.0.1/", "http://"] {
+        match fetch(
+            &cfg.clone().with_endpoint(endpoint),
+            &spec("acme/tiny", None),
+            &Events::default(),
+        ) {
+            Err(Error::Config { name, .. }) => assert_eq!(name, "HF_ENDPOINT"),
+            other => panic!("{endpoint}: {other:?}"),
+        }
+    }
+    assert!(server.log().is_empty(), "{:?}", server.log());
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_not_retried() {
+    // `.invalid` never resolves (RFC 6761): the resolver's answer is final, so no retry (and
+    // no wait) follows, whatever the policy allows.
+    let tmp = tempfile::tempdir().unwrap();
+    let server = HubServer::start();
+    let cfg = config(&server, &tmp.path().join("hub")).with_endpoint("http://tinkex-test.invalid");
+    let ev = Events::default();
+    match fetch(&cfg, &spec("acme/tiny", None), &ev) {
+        Err(Error::Network { message, .. }) => {
+            assert!(message.contains("does not resolve"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        ev.all().iter().all(|e| !e.starts_with("retry")),
+        "{:?}",
+        ev.all()
+    );
 }

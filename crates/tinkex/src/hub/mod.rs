@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoOp, Result};
 use crate::resolve::{TokenizerFormat, TokenizerSpec};
 
 use http::{Client, Lookup};
@@ -131,6 +131,7 @@ pub fn fetch(
     config: &Config,
     observer: Option<&Observer>,
 ) -> Result<PathBuf> {
+    layout::check_repo_id(&spec.tokenizer_id)?;
     let cache = cache_dir(config)?;
     let revision = spec.revision_or_default();
     layout::check_revision(revision)?;
@@ -145,7 +146,12 @@ pub fn fetch(
     }
     match download(spec, config, observer, &repo) {
         Ok(dir) => Ok(dir),
-        Err(e @ (Error::Network { .. } | Error::Http { .. })) => {
+        Err(
+            e @ (Error::Network { .. }
+            | Error::Http { .. }
+            | Error::Integrity { .. }
+            | Error::TooManyRedirects { .. }),
+        ) => {
             let Some(dir) = crate::source::hub_cache_snapshot(cache, spec) else {
                 return Err(e);
             };
@@ -179,9 +185,9 @@ pub fn offline_error(spec: &TokenizerSpec, config: &Config) -> Error {
     };
     Error::Offline {
         detail: format!(
-            "`{}`{at} is not bundled with tinkex and its {main} {place}; unset HF_HUB_OFFLINE \
-             (or drop --offline) to download it, or run `tinkex cache prefetch {}` while online",
-            spec.tokenizer_id, spec.tokenizer_id
+            "`{}`{at} is not bundled with tinkex and its {main} {place}; allow network access \
+             (unset HF_HUB_OFFLINE) to download it, or fetch it once while online",
+            spec.tokenizer_id
         ),
     }
 }
@@ -192,7 +198,7 @@ fn download(
     observer: Option<&Observer>,
     repo: &RepoDir,
 ) -> Result<PathBuf> {
-    let client = Client::new(config, observer, &spec.tokenizer_id);
+    let client = Client::new(config, observer, &spec.tokenizer_id)?;
     let revision = spec.revision_or_default();
     let (main, optional) = tokenizer_files(spec.format);
     // The main file fixes the commit; the others are asked for at that commit, so the snapshot
@@ -247,53 +253,72 @@ fn store(
         if !blob.is_file() {
             let incomplete = repo.incomplete(&meta.etag);
             if let Some(parent) = incomplete.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io_op(IoOp::Create, parent, e))?;
             }
-            let mut verified = false;
-            // A resumed file that fails the digest is downloaded once more from scratch.
+            // A resumed file that fails the check is downloaded once more from scratch.
+            let mut mismatch = None;
             for _ in 0..2 {
                 client.download(meta, file, &incomplete, revision)?;
-                match check(&incomplete, meta) {
-                    Ok(()) => {
-                        verified = true;
+                match check(&incomplete, meta)? {
+                    None => {
+                        mismatch = None;
                         break;
                     }
-                    Err(_) => {
-                        std::fs::remove_file(&incomplete).map_err(|e| Error::io(&incomplete, e))?
+                    Some(m) => {
+                        std::fs::remove_file(&incomplete)
+                            .map_err(|e| Error::io_op(IoOp::Remove, &incomplete, e))?;
+                        mismatch = Some(m);
                     }
                 }
             }
-            if !verified {
+            if let Some(Mismatch { expected, found }) = mismatch {
                 let _ = std::fs::remove_file(&incomplete);
-                return Err(Error::Http {
-                    status: 200,
+                return Err(Error::Integrity {
+                    file: file.to_owned(),
                     url: meta.url.clone(),
-                    message: format!(
-                        "{file} arrived twice with the wrong contents (size or sha256 differs \
-                         from the Hub's {})",
-                        meta.etag
-                    ),
+                    expected,
+                    found,
                 });
             }
-            std::fs::rename(&incomplete, &blob).map_err(|e| Error::io(&blob, e))?;
+            std::fs::rename(&incomplete, &blob)
+                .map_err(|e| Error::io_op(IoOp::Rename, &blob, e))?;
         }
     }
     repo.link(&meta.commit, file, &meta.etag)
 }
 
-/// The size the Hub announced, and the sha256 when the etag is one.
-fn check(path: &Path, meta: &http::FileMeta) -> std::result::Result<(), String> {
-    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+/// How a downloaded file differs from what the Hub announced.
+struct Mismatch {
+    expected: String,
+    found: String,
+}
+
+/// The size the Hub announced, and the digest the etag is: the sha256 of an LFS file, the git
+/// blob sha1 of a file kept in git (as huggingface_hub checks). `Ok(None)` when it matches.
+fn check(path: &Path, meta: &http::FileMeta) -> Result<Option<Mismatch>> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
     if let Some(size) = meta.size {
         if len != size {
-            return Err(format!("{len} bytes, expected {size}"));
+            return Ok(Some(Mismatch {
+                expected: format!("{size} bytes"),
+                found: format!("{len} bytes"),
+            }));
         }
     }
-    if layout::is_sha256(&meta.etag) {
-        let digest = layout::sha256_file(path).map_err(|e| e.to_string())?;
-        if !digest.eq_ignore_ascii_case(&meta.etag) {
-            return Err(format!("sha256 {digest}, expected {}", meta.etag));
-        }
-    }
-    Ok(())
+    let (kind, digest) = if layout::is_sha256(&meta.etag) {
+        ("sha256", layout::sha256_file(path)?)
+    } else if layout::is_git_sha1(&meta.etag) {
+        ("git-sha1", layout::git_sha1_file(path)?)
+    } else {
+        return Ok(None);
+    };
+    Ok(
+        (!digest.eq_ignore_ascii_case(&meta.etag)).then(|| Mismatch {
+            expected: format!("{kind} {}", meta.etag),
+            found: format!("{kind} {digest}"),
+        }),
+    )
 }
