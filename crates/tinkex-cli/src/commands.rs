@@ -25,8 +25,11 @@ const READ_AHEAD: usize = 2 * BATCH_LINES;
 
 /// Runs `command`, writing its results to `out`.
 pub fn run(command: Command, offline: bool, out: &mut Output) -> Result<()> {
-    // The environment is read here, once.
-    let mut config = tinkex::Config::from_env();
+    // The environment is read here, once; values it could not use are said, not ignored.
+    let (mut config, warnings) = tinkex::Config::from_env_checked();
+    for w in warnings {
+        crate::progress::eprintln_quiet(&format!("warning: {w}"));
+    }
     if offline {
         config = config.with_offline(true);
     }
@@ -186,12 +189,13 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
         // Nothing is registered in the CLI's cache, so this does not happen.
         Resolution::Registered { name } => (name, None, TokenizerFormat::TokenizerJson),
         Resolution::LocalPath { path } => {
-            let format = tinkex::source::local_format(&path);
+            let format = tinkex::tokenizer::local_format(&path);
             (path.to_string_lossy().into_owned(), None, format)
         }
         Resolution::Hub { spec, .. } => (spec.tokenizer_id, spec.revision, spec.format),
         // Inkling's o200k_base_chat: a tiktoken encoding compiled in.
         Resolution::Builtin { name, .. } => (name, None, TokenizerFormat::Tiktoken),
+        other => anyhow::bail!("a kind of resolution this tinkex CLI cannot show: {other:?}"),
     };
     let text = if args.json {
         format!(

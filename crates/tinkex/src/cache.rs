@@ -1,4 +1,10 @@
-//! The process-wide tokenizer registry: load once, share `Arc` handles, single-flight.
+//! The in-memory *registry* of loaded tokenizers: load once, share `Arc` handles, single-flight.
+//!
+//! Not to be confused with the two caches on disk: the *Hugging Face cache* the files are
+//! downloaded into ([`crate::hub`], [`Config::hub_cache`]) and tinkex's *prepared store* of
+//! prepared tokenizers ([`Config::prepared_cache`]). A [`TokenizerCache`] is built with an
+//! explicit [`Config`]; the process-wide one behind [`crate::tokenizer::get_or_load_tokenizer`]
+//! is [`TokenizerCache::global`].
 //!
 //! Keyed by the resolved tokenizer (repo id + revision, or canonical local path). N threads asking
 //! for one cold key run its loader once; the others wait for that result. A failed load is not
@@ -21,6 +27,7 @@ use crate::tokenizer::Tokenizer;
 
 /// What a cached tokenizer is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CacheKey {
     /// A Hub tokenizer: repo id and revision (`None` = the default branch).
     Hub {
@@ -60,8 +67,9 @@ pub struct CacheStats {
     pub entries: usize,
 }
 
-/// A tokenizer registry. Most code uses the process-wide one through the functions in
-/// [`crate::tokenizer`]; build your own for an explicit [`Config`].
+/// An in-memory tokenizer registry (see the module docs for the name). Most code uses the
+/// process-wide one through the functions in [`crate::tokenizer`]; build your own for an
+/// explicit [`Config`].
 pub struct TokenizerCache {
     config: Config,
     observer: Option<Arc<crate::hub::Observer>>,
@@ -112,12 +120,6 @@ impl TokenizerCache {
             misses: AtomicU64::new(0),
             load_nanos: AtomicU64::new(0),
         }
-    }
-
-    /// The process-wide cache, configured by [`Config::from_env`] on first use.
-    pub fn global() -> &'static TokenizerCache {
-        static GLOBAL: OnceLock<TokenizerCache> = OnceLock::new();
-        GLOBAL.get_or_init(|| TokenizerCache::new(Config::from_env()))
     }
 
     /// Sends download progress, retries and warnings of Hub downloads to `observer`.

@@ -1,16 +1,19 @@
-//! Where a tokenizer's files come from: the bundled lineup, a local directory or file.
+//! Locating a tokenizer's files: the bundled lineup, a local directory or file, the Hugging
+//! Face cache, else a download through [`crate::hub`] (unless offline). Internal: the public
+//! ways in are [`crate::Tokenizer::from_path`] and the registry ([`crate::cache`]).
 //!
-//! A source yields the raw file contents; [`crate::load`] turns them into an engine.
+//! A source yields the raw file contents; `crate::load` turns them into an engine.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fs::{read, read_optional};
 use crate::resolve::TokenizerFormat;
 
 /// The raw files of one tokenizer.
 #[derive(Debug)]
-pub struct TokenizerFiles {
+pub(crate) struct TokenizerFiles {
     /// Where they came from (a directory, or `bundled:<name>`), for error messages.
     pub origin: PathBuf,
     /// The format.
@@ -25,7 +28,7 @@ pub struct TokenizerFiles {
 
 /// One tokenizer compiled into the library.
 #[derive(Debug)]
-pub struct BundledTokenizer {
+pub(crate) struct BundledTokenizer {
     /// Short name (the directory under `bundled/`).
     pub name: &'static str,
     /// Every tokenizer repo id this tokenizer serves, after resolution (none for a built-in
@@ -77,7 +80,7 @@ macro_rules! bundled {
 /// built-in tokenizers resolution names directly ([`crate::resolve::Resolution::Builtin`]).
 /// Files and their provenance: `bundled/PROVENANCE.md`.
 #[cfg(feature = "bundled")]
-pub static BUNDLED: &[BundledTokenizer] = &[
+pub(crate) static BUNDLED: &[BundledTokenizer] = &[
     // HF `gpt2` / `openai-community/gpt2`.
     bundled!("gpt2", ["gpt2", "openai-community/gpt2"]),
     // Qwen3 family (cookbook model_info.py lineup): same tokenizer.json / config across sizes,
@@ -145,31 +148,31 @@ pub static BUNDLED: &[BundledTokenizer] = &[
 ];
 
 /// The name of Inkling's tokenizer, a built-in one ([`builtin`]).
-pub const O200K_BASE_CHAT: &str = "o200k_base_chat";
+pub(crate) const O200K_BASE_CHAT: &str = "o200k_base_chat";
 
 /// Without the `bundled` feature nothing is compiled in.
 #[cfg(not(feature = "bundled"))]
-pub static BUNDLED: &[BundledTokenizer] = &[];
+pub(crate) static BUNDLED: &[BundledTokenizer] = &[];
 
 /// The bundled copy of the Hub tokenizer `repo_id`, if any (exact match).
-pub fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
+pub(crate) fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
     BUNDLED.iter().find(|b| b.repo_ids.contains(&repo_id))
 }
 
 /// The compiled-in tokenizer called `name` (e.g. [`O200K_BASE_CHAT`]), if this build has it
 /// (feature `bundled`).
-pub fn builtin(name: &str) -> Option<&'static BundledTokenizer> {
+pub(crate) fn builtin(name: &str) -> Option<&'static BundledTokenizer> {
     BUNDLED.iter().find(|b| b.name == name)
 }
 
 impl BundledTokenizer {
     /// `bundled:<name>`, the origin its errors name.
-    pub fn origin(&self) -> PathBuf {
+    pub(crate) fn origin(&self) -> PathBuf {
         PathBuf::from(format!("bundled:{}", self.name))
     }
 
     /// The name a loaded instance reports: the first repo id it serves, else its own name.
-    pub fn display_name(&self) -> &'static str {
+    pub(crate) fn display_name(&self) -> &'static str {
         self.repo_ids.first().copied().unwrap_or(self.name)
     }
 
@@ -179,7 +182,7 @@ impl BundledTokenizer {
 
     /// The compiled-in bytes: the compressed main file (`tokenizer.json`, or the rank file)
     /// and the side file (`tokenizer_config.json`, or the special-token list).
-    pub fn compressed(&self) -> (&'static [u8], &'static [u8]) {
+    pub(crate) fn compressed(&self) -> (&'static [u8], &'static [u8]) {
         match self.contents {
             BundledContents::TokenizerJson {
                 tokenizer_json_zst,
@@ -196,7 +199,7 @@ impl BundledTokenizer {
     /// Decompresses the files of a bundled Hugging Face tokenizer. A built-in encoding
     /// (`o200k_base_chat`) has no such files: [`Error::Unsupported`] (load it by a model name
     /// that resolves to it).
-    pub fn files(&self) -> Result<TokenizerFiles> {
+    pub(crate) fn files(&self) -> Result<TokenizerFiles> {
         let origin = self.origin();
         match self.contents {
             BundledContents::TokenizerJson {
@@ -223,23 +226,12 @@ impl BundledTokenizer {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
-}
-
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
 /// Names of the side files that may carry a tiktoken split pattern (`pat_str`).
-pub const TIKTOKEN_EXTRA_FILES: &[&str] = &["tiktoken_config.json", "kimi_style.json"];
+pub(crate) const TIKTOKEN_EXTRA_FILES: &[&str] = &["tiktoken_config.json", "kimi_style.json"];
 
-/// The format [`local`] picks for a directory or file, without reading it: a directory holding
-/// `tiktoken.model` and no `tokenizer.json`, or a `*.model` / `*.tiktoken` file, is tiktoken.
+/// The format [`Tokenizer::from_path`](crate::Tokenizer::from_path) picks for a directory or
+/// file, without reading it: a directory holding `tiktoken.model` and no `tokenizer.json`, or a
+/// `*.model` / `*.tiktoken` file, is tiktoken; anything else is `tokenizer.json`.
 pub fn local_format(path: &Path) -> TokenizerFormat {
     let tiktoken = if path.is_dir() {
         !path.join("tokenizer.json").exists() && path.join("tiktoken.model").exists()
@@ -257,7 +249,7 @@ pub fn local_format(path: &Path) -> TokenizerFormat {
 
 /// Reads a tokenizer from a local directory, or from a `tokenizer.json` / `tiktoken.model` path
 /// (its siblings supply the config).
-pub fn local(path: &Path) -> Result<TokenizerFiles> {
+pub(crate) fn local(path: &Path) -> Result<TokenizerFiles> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let (dir, main_name) = if meta.is_dir() {
         (path.to_path_buf(), None)
@@ -307,30 +299,10 @@ pub fn local(path: &Path) -> Result<TokenizerFiles> {
     })
 }
 
-/// The snapshot directory of `spec` in a Hugging Face hub cache, if the cache has one with the
-/// main file: `models--{org}--{name}/snapshots/{commit}`, the commit taken from
-/// `refs/{revision}` unless the revision is itself a commit hash (huggingface_hub's layout).
-pub fn hub_cache_snapshot(cache: &Path, spec: &crate::resolve::TokenizerSpec) -> Option<PathBuf> {
-    let repo = crate::hub::layout::RepoDir::new(cache, &spec.tokenizer_id);
-    let commit = repo.commit_for(spec.revision_or_default())?;
-    let (main, _) = crate::hub::tokenizer_files(spec.format);
-    repo.pointer(&commit, main)
-        .is_file()
-        .then(|| repo.snapshot(&commit))
-}
-
-/// The files for a Hub tokenizer, with no observer: see [`hub_files_with`].
-pub fn hub_files(
-    spec: &crate::resolve::TokenizerSpec,
-    config: &crate::config::Config,
-) -> Result<TokenizerFiles> {
-    hub_files_with(spec, config, None)
-}
-
 /// The files for a Hub tokenizer: bundled first (the default revision only), then the Hugging
 /// Face hub cache (its blob checked against its sha256 name), then — unless offline — a
 /// download into that cache ([`crate::hub::fetch`]), reporting progress to `observer`.
-pub fn hub_files_with(
+pub(crate) fn hub_files_with(
     spec: &crate::resolve::TokenizerSpec,
     config: &crate::config::Config,
     observer: Option<&crate::hub::Observer>,
@@ -342,7 +314,7 @@ pub fn hub_files_with(
     }
     let (main, _) = crate::hub::tokenizer_files(spec.format);
     if let Some(cache) = &config.hub_cache {
-        if let Some(dir) = hub_cache_snapshot(cache, spec) {
+        if let Some(dir) = crate::hub::snapshot_in(cache, spec, false) {
             match crate::hub::layout::verify_pointer(&dir.join(main)) {
                 Ok(()) => return local(&dir),
                 Err(problem) => {

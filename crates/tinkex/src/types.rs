@@ -27,6 +27,7 @@ pub struct EncodedTextChunk {
 /// Image encodings the API accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ImageFormat {
     /// PNG.
     Png,
@@ -49,6 +50,7 @@ pub struct ImageChunk {
 /// One chunk of a [`ModelInput`], tagged by `"type"` (written last, as the Python SDK does).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum ModelInputChunk {
     /// Token ids.
     #[serde(rename = "encoded_text")]

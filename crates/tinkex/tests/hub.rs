@@ -641,7 +641,7 @@ fn list_and_remove_only_touch_tokenizer_files() {
     )
     .unwrap();
 
-    let listed = hub::layout::list(&cache).unwrap();
+    let listed = hub::list(&cache).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].repo_id, "acme/tiny");
     assert_eq!(listed[0].refs, [("main".to_owned(), COMMIT.to_owned())]);
@@ -650,7 +650,7 @@ fn list_and_remove_only_touch_tokenizer_files() {
         tiny().len() as u64 + CONFIG_JSON.len() as u64 + 4
     );
 
-    let removed = hub::layout::remove_files(&cache, "acme/tiny", hub::ALL_TOKENIZER_FILES).unwrap();
+    let removed = hub::remove(&cache, "acme/tiny").unwrap();
     assert_eq!((removed.pointers, removed.blobs), (2, 2));
     assert_eq!(
         tree(&repo),
@@ -667,7 +667,7 @@ fn list_and_remove_only_touch_tokenizer_files() {
     // With the weights gone too, the repo folder disappears.
     std::fs::remove_file(repo.join("snapshots").join(COMMIT).join("model.bin")).unwrap();
     std::fs::remove_file(repo.join("blobs/weights")).unwrap();
-    hub::layout::remove_files(&cache, "acme/tiny", hub::ALL_TOKENIZER_FILES).unwrap();
+    hub::remove(&cache, "acme/tiny").unwrap();
     assert!(!repo.exists());
 }
 

@@ -9,8 +9,17 @@
 //! ([`crate::config::RetryPolicy`]) and a body cut short is resumed.
 //!
 //! Nothing is printed: progress, retries and warnings go to an optional [`Observer`].
+//!
+//! The public surface: [`fetch`] (download), [`cached_snapshot`] (look without downloading),
+//! [`list`] and [`remove`] (what `tinkex cache list|rm` run) and the [`HubEvent`]s an
+//! [`Observer`] receives. The layout on disk and the HTTP protocol are internal.
+//!
+//! Three caches, three names: the *Hugging Face cache* (`HF_HUB_CACHE`, this module, shared
+//! with Python), the *prepared store* (`TINKEX_CACHE_DIR`, tinkex's own on-disk copies of
+//! prepared tokenizers, [`Config::prepared_cache`]) and the in-memory *registry*
+//! ([`crate::cache::TokenizerCache`]).
 
-pub mod layout;
+pub(crate) mod layout;
 
 pub(crate) mod http;
 
@@ -23,6 +32,8 @@ use crate::resolve::{TokenizerFormat, TokenizerSpec};
 
 use http::{Client, Lookup};
 use layout::{BlobLock, RepoDir};
+
+pub use layout::{CachedFile, CachedRepo, CachedSnapshot, Removed};
 
 /// What a download reports while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,16 +98,30 @@ pub(crate) fn emit(observer: Option<&Observer>, event: &HubEvent<'_>) {
 }
 
 /// The files a tokenizer of `format` needs: the main one (required) and the optional ones.
-pub fn tokenizer_files(format: TokenizerFormat) -> (&'static str, &'static [&'static str]) {
+pub(crate) fn tokenizer_files(format: TokenizerFormat) -> (&'static str, &'static [&'static str]) {
     match format {
         TokenizerFormat::TokenizerJson => ("tokenizer.json", &["tokenizer_config.json"]),
         TokenizerFormat::Tiktoken => ("tiktoken.model", &["tokenizer_config.json"]),
     }
 }
 
-/// Every file name tinkex may put in a repo's snapshot (what `tinkex cache rm` removes).
+/// Every file name tinkex may put in a repo's snapshot (what [`remove`] removes).
 pub const ALL_TOKENIZER_FILES: &[&str] =
     &["tokenizer.json", "tiktoken.model", "tokenizer_config.json"];
+
+/// Every model repo in the Hugging Face cache directory `cache` (e.g. [`Config::hub_cache`]),
+/// sorted by repo id, with its refs, snapshots and files; an absent directory is empty.
+pub fn list(cache: &Path) -> Result<Vec<CachedRepo>> {
+    layout::list(cache)
+}
+
+/// Removes the tokenizer files ([`ALL_TOKENIZER_FILES`]) of `repo_id` from the Hugging Face
+/// cache directory `cache`: every snapshot's pointers and `.no_exist` markers, the blobs no
+/// other pointer uses, refs left pointing at an empty snapshot. Other files of the repo (weights
+/// another program downloaded) are left alone.
+pub fn remove(cache: &Path, repo_id: &str) -> Result<Removed> {
+    layout::remove_files(cache, repo_id, ALL_TOKENIZER_FILES)
+}
 
 fn cache_dir(config: &Config) -> Result<&Path> {
     config.hub_cache.as_deref().ok_or_else(|| Error::Config {
@@ -109,14 +134,23 @@ fn cache_dir(config: &Config) -> Result<&Path> {
 /// The cached snapshot of `spec` when it is complete: the main file present, each optional one
 /// present or known absent (`.no_exist`). Reads the cache only.
 pub fn cached_snapshot(spec: &TokenizerSpec, config: &Config) -> Option<PathBuf> {
-    let repo = RepoDir::new(config.hub_cache.as_deref()?, &spec.tokenizer_id);
+    snapshot_in(config.hub_cache.as_deref()?, spec, true)
+}
+
+/// The one snapshot lookup: `models--{org}--{name}/snapshots/{commit}` for `spec`, the commit
+/// taken from `refs/{revision}` unless the revision is itself a commit hash (huggingface_hub's
+/// layout), when it holds the main file and, if `complete`, each optional file or its
+/// `.no_exist` marker.
+pub(crate) fn snapshot_in(cache: &Path, spec: &TokenizerSpec, complete: bool) -> Option<PathBuf> {
+    let repo = RepoDir::new(cache, &spec.tokenizer_id);
     let commit = repo.commit_for(spec.revision_or_default())?;
     let (main, optional) = tokenizer_files(spec.format);
-    let complete = repo.pointer(&commit, main).is_file()
-        && optional
-            .iter()
-            .all(|f| repo.pointer(&commit, f).is_file() || repo.is_missing(&commit, f));
-    complete.then(|| repo.snapshot(&commit))
+    let found = repo.pointer(&commit, main).is_file()
+        && (!complete
+            || optional
+                .iter()
+                .all(|f| repo.pointer(&commit, f).is_file() || repo.is_missing(&commit, f)));
+    found.then(|| repo.snapshot(&commit))
 }
 
 /// Downloads `spec`'s files into the hub cache (unless a commit-hash revision is already
@@ -152,7 +186,7 @@ pub fn fetch(
             | Error::Integrity { .. }
             | Error::TooManyRedirects { .. }),
         ) => {
-            let Some(dir) = crate::source::hub_cache_snapshot(cache, spec) else {
+            let Some(dir) = snapshot_in(cache, spec, false) else {
                 return Err(e);
             };
             emit(
@@ -172,7 +206,7 @@ pub fn fetch(
 }
 
 /// The error for a tokenizer the cache lacks while offline: what is missing and where it looked.
-pub fn offline_error(spec: &TokenizerSpec, config: &Config) -> Error {
+pub(crate) fn offline_error(spec: &TokenizerSpec, config: &Config) -> Error {
     let (main, _) = tokenizer_files(spec.format);
     let at = spec
         .revision
