@@ -8,13 +8,13 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use fancy_regex::Regex;
 use rustc_hash::FxHashMap;
-use serde_json::Value;
 
 use super::bpe::REGEX_SLOTS;
-use super::kimi::KimiConfig;
+use super::kimi::{KimiSpecials, TiktokenSettings};
 use super::ranks::{parse_rank_file, BaseVocab};
 use super::{EncodeStyle, TiktokenEngine};
 use crate::error::{Error, Result};
+use crate::load::config::TokenizerConfig;
 
 /// Kimi's default number of special ids after the base vocabulary.
 const DEFAULT_NUM_RESERVED: u32 = 256;
@@ -47,9 +47,10 @@ impl TiktokenEngine {
 
         let base = parse_rank_file(model, &model_path)?;
         let config = match config_json {
-            Some(raw) => KimiConfig::parse(raw, &config_path)?,
-            None => KimiConfig::default(),
+            Some(raw) => Some(TokenizerConfig::parse(raw, &config_path)?),
+            None => None,
         };
+        let config = KimiSpecials::new(config.as_ref());
 
         let num_reserved = num_reserved.unwrap_or(DEFAULT_NUM_RESERVED);
         if num_reserved > MAX_NUM_RESERVED {
@@ -298,37 +299,19 @@ impl TiktokenEngine {
         let model_path = dir.join("tiktoken.model");
         let model = std::fs::read(&model_path).map_err(|e| Error::io(&model_path, e))?;
         let config = read_optional(&dir.join("tokenizer_config.json"))?;
-        let mut pattern = None;
-        let mut num_reserved = None;
+        let mut settings = TiktokenSettings::default();
         for name in EXTRA_FILES {
             let path = dir.join(name);
             if let Some(raw) = read_optional(&path)? {
-                let v: Value = serde_json::from_slice(&raw).map_err(|e| Error::parse(&path, e))?;
-                match v.get("pat_str") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::String(s)) => pattern = Some(s.clone()),
-                    Some(_) => return Err(Error::parse(&path, "`pat_str` is not a string")),
-                }
-                match v.get("num_reserved_special_tokens") {
-                    None | Some(Value::Null) => {}
-                    Some(n) => {
-                        let n = n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
-                            Error::parse(
-                                &path,
-                                "`num_reserved_special_tokens` is not a non-negative 32-bit integer",
-                            )
-                        })?;
-                        num_reserved = Some(n);
-                    }
-                }
+                settings = TiktokenSettings::parse(&raw, &path)?;
                 break;
             }
         }
         Self::from_parts(
             &model,
             config.as_deref(),
-            pattern.as_deref(),
-            num_reserved,
+            settings.pattern.as_deref(),
+            settings.num_reserved,
             dir,
         )
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::TiktokenEngine;
 use crate::error::{Error, Result};
+use crate::load::config::{json_kind, ConfigToken, TokenizerConfig};
 
 /// Kimi's `TIKTOKEN_MAX_ENCODE_CHARS`: the text is encoded in pieces of this many characters.
 const MAX_ENCODE_CHARS: usize = 400_000;
@@ -47,7 +48,7 @@ impl TiktokenEngine {
         r"\s+",
     );
 
-    pub(super) fn build_decode_sets(&mut self, config: &KimiConfig) {
+    pub(super) fn build_decode_sets(&mut self, config: &KimiSpecials) {
         // transformers' all_special_tokens: bos, eos, unk, pad, then additional_special_tokens.
         let mut all_special: Vec<&str> = Vec::new();
         for t in [&config.bos, &config.eos, &config.unk, &config.pad]
@@ -146,11 +147,14 @@ pub(super) fn for_each_kimi_chunk(text: &str, mut f: impl FnMut(&str)) {
     }
 }
 
-/// The parts of `tokenizer_config.json` Kimi's tokenizer reads.
-pub(super) struct KimiConfig {
+/// The special-token settings of Kimi's `TikTokenTokenizer`: what it takes from
+/// `tokenizer_config.json` (parsed by the one parser, [`TokenizerConfig`]), with its defaults.
+pub(super) struct KimiSpecials {
     /// `added_tokens_decoder`: id → content.
     pub(super) added_tokens: FxHashMap<u32, Box<str>>,
+    /// `bos_token`: Kimi's `[BOS]` when the key is absent, none when it is `null`.
     pub(super) bos: Option<Box<str>>,
+    /// `eos_token`: Kimi's `[EOS]` when the key is absent, none when it is `null`.
     pub(super) eos: Option<Box<str>>,
     pub(super) pad: Option<Box<str>>,
     pub(super) unk: Option<Box<str>>,
@@ -158,94 +162,96 @@ pub(super) struct KimiConfig {
     pub(super) additional_special_tokens: Option<Vec<Box<str>>>,
 }
 
-impl Default for KimiConfig {
-    fn default() -> Self {
-        KimiConfig {
-            added_tokens: FxHashMap::default(),
-            bos: Some("[BOS]".into()),
-            eos: Some("[EOS]".into()),
-            pad: None,
-            unk: None,
-            additional_special_tokens: None,
+impl KimiSpecials {
+    /// Kimi's settings from `config` (`None`: there is no `tokenizer_config.json`).
+    pub(super) fn new(config: Option<&TokenizerConfig>) -> Self {
+        let content = |t: &Option<ConfigToken>| t.as_ref().map(|t| Box::from(t.content.as_str()));
+        let Some(c) = config else {
+            return KimiSpecials {
+                added_tokens: FxHashMap::default(),
+                bos: Some("[BOS]".into()),
+                eos: Some("[EOS]".into()),
+                pad: None,
+                unk: None,
+                additional_special_tokens: None,
+            };
+        };
+        let named = |key: &str, t: &Option<ConfigToken>, default: &str| {
+            if c.has_key(key) {
+                content(t)
+            } else {
+                Some(default.into())
+            }
+        };
+        KimiSpecials {
+            added_tokens: c
+                .added_tokens_decoder
+                .iter()
+                .map(|(&id, t)| (id, Box::from(t.content.as_str())))
+                .collect(),
+            bos: named("bos_token", &c.bos_token, "[BOS]"),
+            eos: named("eos_token", &c.eos_token, "[EOS]"),
+            pad: content(&c.pad_token),
+            unk: content(&c.unk_token),
+            additional_special_tokens: c
+                .additional_special_tokens
+                .as_ref()
+                .map(|list| list.iter().map(|t| Box::from(t.content.as_str())).collect()),
         }
     }
 }
 
-impl KimiConfig {
-    pub(super) fn parse(raw: &[u8], path: &Path) -> Result<Self> {
+/// A `tiktoken_config.json` / `kimi_style.json`: a JSON object whose `pat_str` (a string)
+/// overrides the split pattern and whose `num_reserved_special_tokens` (a non-negative 32-bit
+/// integer) overrides the 256 special ids. Other keys are ignored; `null` counts as absent; any
+/// other value of the wrong type is an [`Error::Parse`]. The one reader of these files.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct TiktokenSettings {
+    /// `pat_str`.
+    pub(crate) pattern: Option<String>,
+    /// `num_reserved_special_tokens`.
+    pub(crate) num_reserved: Option<u32>,
+}
+
+impl TiktokenSettings {
+    /// Parses the file's bytes; `path` names it in errors.
+    pub(crate) fn parse(raw: &[u8], path: &Path) -> Result<Self> {
         let v: Value = serde_json::from_slice(raw).map_err(|e| Error::parse(path, e))?;
-        let Value::Object(obj) = &v else {
-            return Err(Error::parse(path, "not a JSON object"));
+        let Value::Object(o) = &v else {
+            return Err(Error::parse(
+                path,
+                format!("must be a JSON object, found {}", json_kind(&v)),
+            ));
         };
-        let mut config = KimiConfig::default();
-
-        if let Some(decoder) = obj.get("added_tokens_decoder") {
-            match decoder {
-                Value::Null => {}
-                Value::Object(map) => {
-                    for (key, entry) in map {
-                        let id: u32 = key.parse().map_err(|_| {
-                            Error::parse(
-                                path,
-                                format!("added_tokens_decoder key {key:?} is not a token id"),
-                            )
-                        })?;
-                        let content = token_content(entry).ok_or_else(|| {
-                            Error::parse(
-                                path,
-                                format!("added_tokens_decoder[{key}] has no string `content`"),
-                            )
-                        })?;
-                        config.added_tokens.insert(id, content.into());
-                    }
-                }
-                _ => return Err(Error::parse(path, "added_tokens_decoder is not an object")),
-            }
-        }
-
-        let named = |key: &str, default: Option<Box<str>>| -> Result<Option<Box<str>>> {
-            match obj.get(key) {
-                None => Ok(default),
-                Some(Value::Null) => Ok(None),
-                Some(v) => token_content(v)
-                    .map(|s| Some(s.into()))
-                    .ok_or_else(|| Error::parse(path, format!("`{key}` is not a token"))),
-            }
-        };
-        config.bos = named("bos_token", config.bos.take())?;
-        config.eos = named("eos_token", config.eos.take())?;
-        config.pad = named("pad_token", None)?;
-        config.unk = named("unk_token", None)?;
-
-        match obj.get("additional_special_tokens") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                let list = items
-                    .iter()
-                    .map(|t| token_content(t).map(Box::from))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| {
-                        Error::parse(path, "additional_special_tokens holds a non-token")
-                    })?;
-                config.additional_special_tokens = Some(list);
-            }
-            Some(_) => {
+        let pattern = match o.get("pat_str") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
                 return Err(Error::parse(
                     path,
-                    "additional_special_tokens is not a list",
-                ));
+                    format!("`pat_str` must be a string, found {}", json_kind(other)),
+                ))
             }
-        }
-        Ok(config)
-    }
-}
-
-/// A token as transformers serialises it: a string, or an `AddedToken` object with `content`.
-fn token_content(v: &Value) -> Option<&str> {
-    match v {
-        Value::String(s) => Some(s),
-        Value::Object(o) => o.get("content").and_then(Value::as_str),
-        _ => None,
+        };
+        let num_reserved =
+            match o.get("num_reserved_special_tokens") {
+                None | Some(Value::Null) => None,
+                Some(n) => Some(n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
+                    || {
+                        Error::parse(
+                            path,
+                            format!(
+                        "`num_reserved_special_tokens` must be a non-negative 32-bit integer, \
+                         found {n}"
+                    ),
+                        )
+                    },
+                )?),
+            };
+        Ok(TiktokenSettings {
+            pattern,
+            num_reserved,
+        })
     }
 }
 
@@ -501,6 +507,82 @@ mod tests {
         assert_eq!(e.id_to_token(9).as_deref(), Some("ĉ"));
     }
 
+    #[test]
+    fn tiktoken_settings_are_read_strictly() {
+        let p = Path::new("d/tiktoken_config.json");
+        assert_eq!(
+            TiktokenSettings::parse(
+                br#"{"pat_str": "a+", "num_reserved_special_tokens": 3, "other": [1]}"#,
+                p
+            )
+            .unwrap(),
+            TiktokenSettings {
+                pattern: Some("a+".into()),
+                num_reserved: Some(3)
+            }
+        );
+        let nulls = br#"{"pat_str": null, "num_reserved_special_tokens": null}"#;
+        assert_eq!(
+            TiktokenSettings::parse(nulls, p).unwrap(),
+            TiktokenSettings::default()
+        );
+        for bad in [
+            r#"{"pat_str": 3}"#,
+            r#"{"num_reserved_special_tokens": -1}"#,
+            r#"{"num_reserved_special_tokens": 1.5}"#,
+            r#"{"num_reserved_special_tokens": "3"}"#,
+            r#"{"num_reserved_special_tokens": 4294967296}"#,
+            "[]",
+            "{",
+        ] {
+            match TiktokenSettings::parse(bad.as_bytes(), p) {
+                Err(Error::Parse { path, .. }) => assert_eq!(path, p),
+                other => panic!("{bad}: expected a parse error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn kimi_bos_eos_defaults_apply_only_to_absent_keys() {
+        let model = tiny_model(&[b"[BOS]", b"[EOS]"]);
+        let load = |cfg: Option<&str>| {
+            TiktokenEngine::from_parts(
+                &model,
+                cfg.map(str::as_bytes),
+                None,
+                Some(2),
+                Path::new("t"),
+            )
+            .unwrap()
+        };
+        let e = load(None);
+        assert_eq!(
+            (e.bos_token(), e.eos_token()),
+            (Some("[BOS]"), Some("[EOS]"))
+        );
+        let e = load(Some("{}"));
+        assert_eq!(
+            (e.bos_token(), e.eos_token()),
+            (Some("[BOS]"), Some("[EOS]"))
+        );
+        let e = load(Some(r#"{"bos_token": null, "eos_token": "<e>"}"#));
+        assert_eq!((e.bos_token(), e.eos_token()), (None, Some("<e>")));
+        // Absent additional_special_tokens: Kimi's eight; an empty list: none of them.
+        let named = r#"{"added_tokens_decoder": {"258": {"content": "<|im_end|>"}}"#;
+        let e = load(Some(&format!("{named}}}")));
+        assert!(
+            e.skips_on_decode(258),
+            "<|im_end|> is one of Kimi's default eight"
+        );
+        let e = load(Some(&format!(
+            r#"{named}, "additional_special_tokens": []}}"#
+        )));
+        assert!(
+            !e.skips_on_decode(258),
+            "an empty list replaces the default eight"
+        );
+    }
+
     mod prop {
         use super::*;
         use proptest::prelude::*;
@@ -509,11 +591,22 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(64))]
 
             #[test]
-            fn arbitrary_configs_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200),
+            fn arbitrary_configs_load_or_are_config_parse_errors(data in proptest::collection::vec(any::<u8>(), 0..200),
                                              json in "\\{(\"(added_tokens_decoder|bos_token|additional_special_tokens|[0-9]{1,3}|content)\": ?(null|1|\"<a>\"|\\[\\]|\\{\\}|\\{\"25[6-9]\": \\{\"content\": \"<b>\"\\}\\}), ?)*\\}") {
                 let model = tiny_model(&[]);
-                let _ = TiktokenEngine::from_parts(&model, Some(&data), None, Some(4), Path::new("t"));
-                let _ = TiktokenEngine::from_parts(&model, Some(json.as_bytes()), None, Some(4), Path::new("t"));
+                for config in [&data[..], json.as_bytes()] {
+                    match TiktokenEngine::from_parts(&model, Some(config), None, Some(4), Path::new("t")) {
+                        // The layout does not depend on the config: 256 bytes, then 4 special ids.
+                        Ok(e) => {
+                            prop_assert_eq!(e.vocab_size(), 260);
+                            prop_assert_eq!(e.special_tokens().len(), 4);
+                        }
+                        Err(Error::Parse { path, .. }) => {
+                            prop_assert!(path.ends_with("tokenizer_config.json"), "{}", path.display())
+                        }
+                        Err(other) => prop_assert!(false, "not a parse error: {other}"),
+                    }
+                }
             }
         }
     }

@@ -95,6 +95,7 @@ use crate::error::{Error, Result};
 
 use byte_level::byte_to_char;
 pub(crate) use byte_level::char_to_byte;
+pub(crate) use kimi::TiktokenSettings;
 use ranks::RankMap;
 
 /// What [`TiktokenEngine::encode`] does with its input besides splitting and merging.

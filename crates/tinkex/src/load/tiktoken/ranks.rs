@@ -287,8 +287,13 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(64))]
 
             #[test]
-            fn arbitrary_rank_files_never_panic(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-                let _ = TiktokenEngine::from_parts(&data, None, None, None, Path::new("t"));
+            fn short_arbitrary_rank_files_are_parse_errors(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+                // Fewer than 400 bytes cannot hold the 256 single-byte tokens a rank file needs.
+                match TiktokenEngine::from_parts(&data, None, None, None, Path::new("t")) {
+                    Err(Error::Parse { path, .. }) => prop_assert!(path.ends_with("tiktoken.model")),
+                    Err(other) => prop_assert!(false, "not a parse error: {other}"),
+                    Ok(e) => prop_assert!(false, "loaded {} tokens from {} bytes", e.num_base_tokens(), data.len()),
+                }
             }
         }
     }
