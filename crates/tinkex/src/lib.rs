@@ -18,6 +18,8 @@ mod parallel;
 pub mod resolve;
 pub mod source;
 pub mod stream;
+#[cfg(test)]
+mod testing;
 pub mod tokenizer;
 pub mod types;
 
