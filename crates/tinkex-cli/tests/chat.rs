@@ -22,14 +22,14 @@ const LLAMA_INSTRUCT: &str = "meta-llama/Llama-3.1-8B-Instruct";
 
 fn command(args: &[&str], hub_cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
+    // Hermetic: none of the developer's environment (HF_*, TINKEX_*, TINKER_*, HOME), only what
+    // the test sets; no prepared-tokenizer cache, and a home inside the test's temporary directory.
     cmd.args(args)
+        .env_clear()
+        .env("HOME", hub_cache.join("home"))
         .env("HF_HUB_OFFLINE", "1")
         .env("HF_HUB_CACHE", hub_cache)
-        .env("TINKEX_CACHE_DIR", "off")
-        .env_remove("TINKEX_NO_BUNDLED")
-        .env_remove("TINKER_API_KEY")
-        .env_remove("TINKER_BASE_URL")
-        .env_remove("RUST_BACKTRACE");
+        .env("TINKEX_CACHE_DIR", "off");
     cmd
 }
 

@@ -20,13 +20,14 @@ const TINY_TOKENIZER: &str = r#"{"version":"1.0","truncation":null,"padding":nul
 
 fn command(args: &[&str], hub_cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
+    // Hermetic: none of the developer's environment (HF_*, TINKEX_*, TINKER_*, HOME), only what
+    // the test sets; no prepared-tokenizer cache, and a home inside the test's temporary directory.
     cmd.args(args)
+        .env_clear()
+        .env("HOME", hub_cache.join("home"))
         .env("HF_HUB_OFFLINE", "1")
         .env("HF_HUB_CACHE", hub_cache)
-        // Hermetic: no prepared-tokenizer cache in the user's home.
-        .env("TINKEX_CACHE_DIR", "off")
-        .env_remove("TINKEX_NO_BUNDLED")
-        .env_remove("RUST_BACKTRACE");
+        .env("TINKEX_CACHE_DIR", "off");
     cmd
 }
 

@@ -44,6 +44,7 @@ fn env() -> Env {
 fn command(e: &Env, endpoint: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
     cmd.args(args)
+        .env_clear() // hermetic: only the variables set here
         .env("HF_HUB_CACHE", &e.hub)
         .env("HF_HOME", &e.home)
         .env("HF_ENDPOINT", endpoint)

@@ -13,6 +13,7 @@ fn tinkex(base_url: &str, key: Option<&str>, args: &[&str]) -> Output {
     let hub = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
     cmd.args(args)
+        .env_clear() // hermetic: only the variables set here
         .env("TINKER_BASE_URL", base_url)
         .env("TINKEX_CACHE_DIR", "off")
         .env("HF_HUB_OFFLINE", "1")

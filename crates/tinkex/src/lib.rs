@@ -25,6 +25,8 @@ mod parallel;
 pub mod resolve;
 pub(crate) mod source;
 pub mod stream;
+#[cfg(test)]
+mod testing;
 pub mod tokenizer;
 pub mod types;
 

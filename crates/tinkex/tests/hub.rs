@@ -130,8 +130,9 @@ fn downloads_into_the_huggingface_hub_layout() {
     let tok = TokenizerCache::new(cfg.clone())
         .get_or_load("acme/tiny")
         .unwrap();
-    let direct = Tokenizer::from_path(
+    let direct = Tokenizer::from_path_with(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny/tokenizer.json"),
+        &Config::default().with_prepared_cache(None),
     )
     .unwrap();
     assert_eq!(
@@ -237,7 +238,8 @@ fn survives_a_503_and_a_dropped_connection_byte_exact() {
         .count();
     assert_eq!(retries, 4, "{:?}", events.all());
     // And the loaded tokenizer is GPT-2.
-    let tok = Tokenizer::from_path(&dir).unwrap();
+    let tok =
+        Tokenizer::from_path_with(&dir, &Config::default().with_prepared_cache(None)).unwrap();
     assert_eq!(tok.encode("Hello world", false).unwrap(), [15496, 995]);
 }
 

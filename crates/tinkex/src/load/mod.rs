@@ -184,22 +184,19 @@ pub fn engine(files: &TokenizerFiles, store: Option<&prepared::PreparedStore>) -
             Ok(Engine::Hf(Box::new(e)))
         }
         TokenizerFormat::Tiktoken => {
-            let (mut pattern, mut reserved) = (None, None);
-            if let Some(extra) = &files.tiktoken_extra {
-                let v: Value = serde_json::from_slice(extra)
-                    .map_err(|e| Error::parse(files.origin.join("tiktoken_config.json"), e))?;
-                pattern = v.get("pat_str").and_then(Value::as_str).map(str::to_owned);
-                reserved = v
-                    .get("num_reserved_special_tokens")
-                    .and_then(Value::as_u64)
-                    .and_then(|n| u32::try_from(n).ok());
-            }
+            let settings = match &files.tiktoken_extra {
+                Some(extra) => tiktoken::TiktokenSettings::parse(
+                    extra,
+                    &files.origin.join("tiktoken_config.json"),
+                )?,
+                None => tiktoken::TiktokenSettings::default(),
+            };
             Ok(Engine::Tiktoken(Box::new(
                 tiktoken::TiktokenEngine::from_parts(
                     &files.main,
                     files.config.as_deref(),
-                    pattern.as_deref(),
-                    reserved,
+                    settings.pattern.as_deref(),
+                    settings.num_reserved,
                     &files.origin,
                 )?,
             )))
