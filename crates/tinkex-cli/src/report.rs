@@ -29,6 +29,15 @@ pub fn fail(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
     })
 }
 
+/// `err` with `hint` shown instead of any hint of its own (the message is unchanged).
+pub fn with_hint(err: anyhow::Error, hint: String) -> anyhow::Error {
+    // `message` leaves out the empty text of this context; `report` takes the first hint.
+    err.context(CliError {
+        message: String::new(),
+        hint: Some(hint),
+    })
+}
+
 /// A problem with the command line found only after parsing it (e.g. that the model has no
 /// default renderer): shown as clap shows usage errors, with the subcommand's usage line, exit
 /// code 2.
@@ -189,12 +198,16 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
-    let hint = err.chain().find_map(|c| {
-        if let Some(e) = c.downcast_ref::<CliError>() {
-            e.hint.clone()
-        } else {
-            c.downcast_ref::<tinkex::Error>().and_then(library_hint)
-        }
+    // A hint given as context (`with_hint`) is not a link of the chain `chain()` can downcast.
+    let context_hint = err.downcast_ref::<CliError>().and_then(|e| e.hint.clone());
+    let hint = context_hint.or_else(|| {
+        err.chain().find_map(|c| {
+            if let Some(e) = c.downcast_ref::<CliError>() {
+                e.hint.clone()
+            } else {
+                c.downcast_ref::<tinkex::Error>().and_then(library_hint)
+            }
+        })
     });
     let mut text = format!("error: {}\n", message(err));
     if let Some(hint) = hint {

@@ -61,15 +61,17 @@ pub(crate) enum BundledContents {
     },
 }
 
+/// The files come from one data crate per tokenizer (`bundled/<name>/`, e.g.
+/// `tinkex-bundled-qwen3`), so that no published crate is over crates.io's size limit.
 #[cfg(feature = "bundled")]
 macro_rules! bundled {
-    ($name:literal, [$($id:literal),+ $(,)?]) => {
+    ($name:literal, $data:ident, [$($id:literal),+ $(,)?]) => {
         BundledTokenizer {
             name: $name,
             repo_ids: &[$($id),+],
             contents: BundledContents::TokenizerJson {
-                tokenizer_json_zst: include_bytes!(concat!("../bundled/", $name, "/tokenizer.json.zst")),
-                config: include_bytes!(concat!("../bundled/", $name, "/tokenizer_config.json")),
+                tokenizer_json_zst: $data::TOKENIZER_JSON_ZST,
+                config: $data::TOKENIZER_CONFIG_JSON,
             },
         }
     };
@@ -82,11 +84,16 @@ macro_rules! bundled {
 #[cfg(feature = "bundled")]
 pub(crate) static BUNDLED: &[BundledTokenizer] = &[
     // HF `gpt2` / `openai-community/gpt2`.
-    bundled!("gpt2", ["gpt2", "openai-community/gpt2"]),
+    bundled!(
+        "gpt2",
+        tinkex_bundled_gpt2,
+        ["gpt2", "openai-community/gpt2"]
+    ),
     // Qwen3 family (cookbook model_info.py lineup): same tokenizer.json / config across sizes,
     // the 2507 instruct releases and the VL models.
     bundled!(
         "qwen3",
+        tinkex_bundled_qwen3,
         [
             "Qwen/Qwen3-8B",
             "Qwen/Qwen3-0.6B",
@@ -117,31 +124,38 @@ pub(crate) static BUNDLED: &[BundledTokenizer] = &[
     // What Tinker uses for every `meta-llama/Llama-3*` model (resolution rule 5).
     bundled!(
         "llama3_1",
+        tinkex_bundled_llama3_1,
         ["thinkingmachineslabinc/meta-llama-3-instruct-tokenizer"]
     ),
     // DeepSeek-V3: ids 128798/128799 are placeholders.
     bundled!(
         "deepseek_v3",
+        tinkex_bundled_deepseek_v3,
         ["deepseek-ai/DeepSeek-V3", "deepseek-ai/DeepSeek-V3-Base"]
     ),
     // DeepSeek-V3.1 (the Tinker model): `<think>` / `</think>` are single tokens.
     bundled!(
         "deepseek_v3_1",
+        tinkex_bundled_deepseek_v3_1,
         [
             "deepseek-ai/DeepSeek-V3.1",
             "deepseek-ai/DeepSeek-V3.1-Base"
         ]
     ),
     // gpt-oss (o200k_harmony).
-    bundled!("gpt_oss", ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+    bundled!(
+        "gpt_oss",
+        tinkex_bundled_gpt_oss,
+        ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]
+    ),
     // Inkling (`thinkingmachines/Inkling*`, resolution rule 8): o200k_base's ranks and pattern
     // plus 60 special tokens, as tml-renderers' `O200kBaseChatTokenizer`. No Hub repo.
     BundledTokenizer {
         name: O200K_BASE_CHAT,
         repo_ids: &[],
         contents: BundledContents::Encoding {
-            ranks_zst: include_bytes!("../bundled/o200k_base_chat/o200k_base.tiktoken.zst"),
-            special_tokens: include_bytes!("../bundled/o200k_base_chat/special_tokens.json"),
+            ranks_zst: tinkex_bundled_o200k_base_chat::O200K_BASE_TIKTOKEN_ZST,
+            special_tokens: tinkex_bundled_o200k_base_chat::SPECIAL_TOKENS_JSON,
             pattern: crate::load::tiktoken::TiktokenEngine::O200K_PATTERN,
         },
     },
