@@ -22,8 +22,11 @@ fn tiny() -> Vec<u8> {
 
 /// GPT-2's tokenizer.json (~1.3 MB), from the library's bundled copy.
 fn gpt2() -> Vec<u8> {
-    let bundled = tinkex::source::bundled("gpt2").expect("gpt2 is bundled");
-    bundled.files().unwrap().main.into_owned()
+    let zst = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tinkex/bundled/gpt2/tokenizer.json.zst"),
+    )
+    .unwrap();
+    zstd::decode_all(&zst[..]).unwrap()
 }
 
 struct Env {
@@ -234,6 +237,49 @@ fn encode_downloads_on_first_use_and_cache_list_rm() {
     assert_eq!(
         ok(&run(&e, &server.url, &["cache", "list", "--json"])),
         "[]\n"
+    );
+}
+
+#[test]
+fn cache_prefetch_loads_with_the_commands_config() {
+    let server = HubServer::start();
+    server.add_repo("acme/tiny", RepoSpec::tokenizer(&tiny(), None, COMMIT));
+    let e = env();
+    let prepared = e.home.join("prepared");
+    let prefetch = |endpoint: &str, args: &[&str]| {
+        command(&e, endpoint, args)
+            .env("TINKEX_CACHE_DIR", &prepared)
+            .output()
+            .expect("run tinkex")
+    };
+    let line = ok(&prefetch(&server.url, &["cache", "prefetch", "acme/tiny"]));
+    assert!(line.starts_with(&format!("acme/tiny@{COMMIT} ")), "{line}");
+    // The check that the snapshot loads went through the command's prepared store.
+    assert!(
+        !files_under(&prepared).is_empty(),
+        "nothing in the prepared store {}",
+        prepared.display()
+    );
+    // Offline, with no Hub at all: the cached snapshot, checked the same way.
+    let offline = ok(&prefetch(
+        "http://127.0.0.1:9",
+        &["--offline", "cache", "prefetch", "acme/tiny"],
+    ));
+    assert_eq!(offline, line);
+}
+
+#[test]
+fn a_bad_timeout_variable_is_a_warning() {
+    let e = env();
+    let out = command(&e, "http://127.0.0.1:9", &["resolve", "gpt2"])
+        .env("HF_HUB_ETAG_TIMEOUT", "abc")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("warning: HF_HUB_ETAG_TIMEOUT=\"abc\"")),
+        "stderr: {err}"
     );
 }
 

@@ -211,9 +211,7 @@ impl Config {
     }
 
     /// [`Config::from_lookup`] with the warnings of [`Config::from_env_checked`].
-    pub fn from_lookup_checked(
-        var: impl Fn(&str) -> Option<String>,
-    ) -> (Self, Vec<ConfigWarning>) {
+    pub fn from_lookup_checked(var: impl Fn(&str) -> Option<String>) -> (Self, Vec<ConfigWarning>) {
         let raw = var;
         // An empty variable counts as unset (as huggingface_hub treats them), except where noted.
         let var = |k: &str| raw(k).filter(|v| !v.is_empty());
@@ -418,8 +416,15 @@ mod tests {
         assert_eq!(c.metadata_timeout, Duration::from_secs(10));
         assert_eq!(c.download_timeout, Duration::from_secs(10));
         let names: Vec<&str> = warnings.iter().map(|w| w.name.as_str()).collect();
-        assert_eq!(names, [ENV_HF_HUB_ETAG_TIMEOUT, ENV_HF_HUB_DOWNLOAD_TIMEOUT]);
-        assert!(warnings[0].to_string().contains("\"abc\""), "{}", warnings[0]);
+        assert_eq!(
+            names,
+            [ENV_HF_HUB_ETAG_TIMEOUT, ENV_HF_HUB_DOWNLOAD_TIMEOUT]
+        );
+        assert!(
+            warnings[0].to_string().contains("\"abc\""),
+            "{}",
+            warnings[0]
+        );
         let (_, none) = Config::from_lookup_checked(|k| {
             (k == ENV_HF_HUB_ETAG_TIMEOUT).then(|| " 2.5 ".to_owned())
         });

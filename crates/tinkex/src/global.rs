@@ -95,14 +95,12 @@ pub fn get_or_load_tokenizer(id: &str) -> Result<Arc<Tokenizer>> {
 /// # Ok::<(), tinkex::Error>(())
 /// ```
 pub fn get_tokenizer_id(model_name: &str, server_tokenizer_id: Option<&str>) -> Result<String> {
-    Ok(
-        match registry().resolve(model_name, server_tokenizer_id)? {
-            Resolution::Registered { name } => name,
-            Resolution::LocalPath { path } => path.display().to_string(),
-            Resolution::Hub { spec, .. } => spec.tokenizer_id,
-            Resolution::Builtin { name, .. } => name,
-        },
-    )
+    Ok(match registry().resolve(model_name, server_tokenizer_id)? {
+        Resolution::Registered { name } => name,
+        Resolution::LocalPath { path } => path.display().to_string(),
+        Resolution::Hub { spec, .. } => spec.tokenizer_id,
+        Resolution::Builtin { name, .. } => name,
+    })
 }
 
 /// Encodes `text` with the tokenizer of `model` (see [`ModelRef`]).
