@@ -176,9 +176,7 @@ fn load(args: &TargetArgs, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
 /// A model name tinkex bundles that differs from `model` only in letter case (`qwen/qwen3-8b`
 /// → `Qwen/Qwen3-8B`): Hub ids are case-sensitive, so the other spelling is a different repo.
 pub fn case_twin(model: &str) -> Option<&'static str> {
-    tinkex::source::BUNDLED
-        .iter()
-        .flat_map(|b| b.repo_ids.iter().copied())
+    tinkex::cache::bundled_models()
         .find(|known| *known != model && known.eq_ignore_ascii_case(model))
 }
 
@@ -208,7 +206,7 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
         model,
     } = locate(&sel, cache)?;
     let rule = resolution.rule().as_str();
-    let bundled = is_bundled(&resolution, cache.config());
+    let bundled = cache.is_bundled(&resolution);
     let (id, revision, format) = match resolution {
         // Nothing is registered in the CLI's cache, so this does not happen.
         Resolution::Registered { name } => (name, None, TokenizerFormat::TokenizerJson),
@@ -240,21 +238,6 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
         }
     };
     out.write(text.as_bytes())
-}
-
-/// Whether loading `resolution` uses a tokenizer compiled into this build (no file is read): a
-/// built-in one, or the bundled copy of a Hub tokenizer at its default revision when bundled
-/// copies are in use (not with TINKEX_NO_BUNDLED=1) — as the library's cache decides.
-fn is_bundled(resolution: &Resolution, config: &tinkex::Config) -> bool {
-    match resolution {
-        Resolution::Builtin { name, .. } => tinkex::source::builtin(name).is_some(),
-        Resolution::Hub { spec, .. } => {
-            config.use_bundled
-                && spec.revision.is_none()
-                && tinkex::source::bundled(&spec.tokenizer_id).is_some()
-        }
-        _ => false,
-    }
 }
 
 fn encode(args: EncodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {

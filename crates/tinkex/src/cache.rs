@@ -105,6 +105,20 @@ impl ResolveContext for Ctx<'_> {
     }
 }
 
+/// The Hub repo ids whose tokenizer this build carries (feature `bundled`), e.g.
+/// `Qwen/Qwen3-8B`: loading them reads no file when [`Config::use_bundled`] is on.
+///
+/// ```
+/// let names: Vec<&str> = tinkex::cache::bundled_models().collect();
+/// # #[cfg(feature = "bundled")]
+/// assert!(names.contains(&"Qwen/Qwen3-8B"));
+/// ```
+pub fn bundled_models() -> impl Iterator<Item = &'static str> {
+    source::BUNDLED
+        .iter()
+        .flat_map(|b| b.repo_ids.iter().copied())
+}
+
 impl TokenizerCache {
     /// An empty cache with `config`.
     pub fn new(config: Config) -> Self {
@@ -187,10 +201,7 @@ impl TokenizerCache {
                 })
             }
             Resolution::Hub { spec, .. } => {
-                let bundled = (self.config.use_bundled && spec.revision.is_none())
-                    .then(|| source::bundled(&spec.tokenizer_id))
-                    .flatten();
-                if let Some(b) = bundled {
+                if let Some(b) = self.bundled_copy(spec) {
                     return self.get_or_load_with(CacheKey::Bundled(b.name), || {
                         Tokenizer::from_bundled_with(b, &self.config)
                     });
@@ -211,6 +222,27 @@ impl TokenizerCache {
                 })
             }
         }
+    }
+
+    /// Whether loading `resolution` through this cache reads no file: the tokenizer is a
+    /// built-in one, or the bundled copy of a Hub tokenizer at its default revision (when
+    /// [`Config::use_bundled`] is on). Other resolutions read local, cached or downloaded files.
+    pub fn is_bundled(&self, resolution: &Resolution) -> bool {
+        match resolution {
+            Resolution::Builtin { name, .. } => source::builtin(name).is_some(),
+            Resolution::Hub { spec, .. } => self.bundled_copy(spec).is_some(),
+            _ => false,
+        }
+    }
+
+    /// The bundled copy this cache loads for `spec` instead of the Hub's files, if any.
+    fn bundled_copy(
+        &self,
+        spec: &resolve::TokenizerSpec,
+    ) -> Option<&'static source::BundledTokenizer> {
+        (self.config.use_bundled && spec.revision.is_none())
+            .then(|| source::bundled(&spec.tokenizer_id))
+            .flatten()
     }
 
     /// The single-flight core: the cached value for `key`, or `loader`'s result, run by exactly

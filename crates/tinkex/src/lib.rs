@@ -89,10 +89,6 @@ pub mod error;
 mod fs;
 mod global;
 pub mod hub;
-// Internal since issue #11. Some of its items were used only from outside (the fuzz target, old
-// tests) and are dead now; the split of load/ removes them (TiktokenEngine::from_dir and its own
-// read_optional/EXTRA_FILES duplicate `source`). Until then:
-#[allow(dead_code)]
 pub(crate) mod load;
 pub(crate) mod net;
 mod parallel;

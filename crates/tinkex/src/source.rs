@@ -156,12 +156,33 @@ pub(crate) static BUNDLED: &[BundledTokenizer] = &[
         contents: BundledContents::Encoding {
             ranks_zst: tinkex_bundled_o200k_base_chat::O200K_BASE_TIKTOKEN_ZST,
             special_tokens: tinkex_bundled_o200k_base_chat::SPECIAL_TOKENS_JSON,
-            pattern: crate::load::tiktoken::TiktokenEngine::O200K_PATTERN,
+            pattern: O200K_PATTERN,
         },
     },
 ];
 
+/// o200k_base's split pattern: the `|`-join of the seven alternatives of tiktoken's
+/// `o200k_base` `pat_str` (the same string as tiktoken-rs 0.12.1's `O200K_BASE_PAT_STR`). Data
+/// of the built-in encoding, so it lives beside the table that uses it.
+#[cfg_attr(not(feature = "bundled"), allow(dead_code))]
+pub(crate) const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"\p{N}{1,3}",
+    "|",
+    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+    "|",
+    r"\s*[\r\n]+",
+    "|",
+    r"\s+(?!\S)",
+    "|",
+    r"\s+",
+);
+
 /// The name of Inkling's tokenizer, a built-in one ([`builtin`]).
+#[cfg(feature = "bundled")]
 pub(crate) const O200K_BASE_CHAT: &str = "o200k_base_chat";
 
 /// Without the `bundled` feature nothing is compiled in.

@@ -49,8 +49,6 @@ pub struct NamedTokens {
     pub eos: Option<(String, u32)>,
     /// `pad_token`.
     pub pad: Option<(String, u32)>,
-    /// `unk_token`.
-    pub unk: Option<(String, u32)>,
 }
 
 /// What [`prepare`] computes besides the canonical document: everything [`build`] needs that the
@@ -145,13 +143,6 @@ pub fn prepare(
     Ok((canonical, meta))
 }
 
-/// Builds the engine from the text of `tokenizer.json` and, if present, `tokenizer_config.json`.
-/// `origin` names the source in error messages.
-pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> Result<HfEngine> {
-    let (canonical, meta) = prepare(tokenizer_json, config_json, origin)?;
-    build(&canonical, meta, origin)
-}
-
 /// Builds the engine from [`prepare`]'s output.
 pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEngine> {
     let tj_path = origin.join("tokenizer.json");
@@ -199,7 +190,9 @@ pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEng
         let ids = |run: &[(PipelineToken, u8)]| run.iter().map(|(t, _)| t.id()).collect();
         (ids(&template.prefix), ids(&template.suffix))
     });
-    let [bos, eos, pad, unk] = meta.named;
+    // `unk_token` is kept in the prepared form but not exposed (transformers' `unk_token`
+    // matters only to the engine, which has its own).
+    let [bos, eos, pad, _unk] = meta.named;
     Ok(HfEngine {
         wrap,
         tokenizer,
@@ -208,7 +201,7 @@ pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEng
         clean_up_tokenization_spaces: meta.clean_up_tokenization_spaces,
         split_special_tokens: meta.split_special_tokens,
         added,
-        named: NamedTokens { bos, eos, pad, unk },
+        named: NamedTokens { bos, eos, pad },
     })
 }
 

@@ -10,7 +10,7 @@ use fancy_regex::Regex;
 use rustc_hash::FxHashMap;
 
 use super::bpe::REGEX_SLOTS;
-use super::kimi::{KimiSpecials, TiktokenSettings};
+use super::kimi::KimiSpecials;
 use super::ranks::{parse_rank_file, BaseVocab};
 use super::{EncodeStyle, TiktokenEngine};
 use crate::error::{Error, Result};
@@ -20,10 +20,6 @@ use crate::load::config::TokenizerConfig;
 const DEFAULT_NUM_RESERVED: u32 = 256;
 /// Upper bound on `num_reserved_special_tokens` accepted from a configuration file.
 const MAX_NUM_RESERVED: u32 = 1 << 20;
-/// Files [`TiktokenEngine::from_dir`] reads a `pat_str` / `num_reserved_special_tokens` from,
-/// first found wins (the same list as `crate::source`).
-const EXTRA_FILES: [&str; 2] = ["tiktoken_config.json", "kimi_style.json"];
-
 impl TiktokenEngine {
     /// Builds the engine from the raw bytes of `tiktoken.model`, of `tokenizer_config.json`
     /// (`None`: Kimi's defaults — `[BOS]`/`[EOS]`, no names for the special ids), an optional
@@ -290,31 +286,6 @@ impl TiktokenEngine {
             unk: None,
         })
     }
-
-    /// Loads `dir/tiktoken.model`, `dir/tokenizer_config.json` (optional) and the first of
-    /// `dir/tiktoken_config.json`, `dir/kimi_style.json` that exists (optional; a JSON object
-    /// whose `pat_str` string overrides the split pattern and whose
-    /// `num_reserved_special_tokens` number overrides the 256 special ids).
-    pub fn from_dir(dir: &Path) -> Result<Self> {
-        let model_path = dir.join("tiktoken.model");
-        let model = std::fs::read(&model_path).map_err(|e| Error::io(&model_path, e))?;
-        let config = read_optional(&dir.join("tokenizer_config.json"))?;
-        let mut settings = TiktokenSettings::default();
-        for name in EXTRA_FILES {
-            let path = dir.join(name);
-            if let Some(raw) = read_optional(&path)? {
-                settings = TiktokenSettings::parse(&raw, &path)?;
-                break;
-            }
-        }
-        Self::from_parts(
-            &model,
-            config.as_deref(),
-            settings.pattern.as_deref(),
-            settings.num_reserved,
-            dir,
-        )
-    }
 }
 
 /// `origin/name` when `origin` is a directory-like origin, else `origin` itself.
@@ -324,14 +295,6 @@ fn file_path(origin: &Path, name: &str) -> PathBuf {
         origin.to_path_buf()
     } else {
         origin.join(name)
-    }
-}
-
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
     }
 }
 
@@ -410,6 +373,15 @@ mod tests {
         ));
     }
 
+    /// The engine `Tokenizer::from_path(dir)` builds: the files `source::local` finds, built
+    /// as `load::engine` builds them.
+    fn from_dir(dir: &Path) -> Result<TiktokenEngine> {
+        match crate::load::engine(&crate::source::local(dir)?, None)? {
+            crate::load::Engine::Tiktoken(e) => Ok(*e),
+            _ => panic!("{} did not load as tiktoken", dir.display()),
+        }
+    }
+
     #[test]
     fn from_dir_reads_the_side_files() {
         let dir = tempfile::tempdir().unwrap();
@@ -424,7 +396,7 @@ mod tests {
             config_bytes("kimi_style.json"),
         )
         .unwrap();
-        let e = TiktokenEngine::from_dir(dir.path()).unwrap();
+        let e = from_dir(dir.path()).unwrap();
         assert_eq!(e.vocab_size(), engine().vocab_size());
         assert_eq!(
             e.encode("<|im_user|>héllo 世界"),
@@ -436,7 +408,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            TiktokenEngine::from_dir(dir.path()),
+            from_dir(dir.path()),
             Err(Error::Unsupported { .. })
         ));
         std::fs::write(
@@ -444,23 +416,14 @@ mod tests {
             r#"{"num_reserved_special_tokens": -3}"#,
         )
         .unwrap();
-        assert!(matches!(
-            TiktokenEngine::from_dir(dir.path()),
-            Err(Error::Parse { .. })
-        ));
+        assert!(matches!(from_dir(dir.path()), Err(Error::Parse { .. })));
         std::fs::write(
             dir.path().join("tiktoken_config.json"),
             r#"{"num_reserved_special_tokens": 12}"#,
         )
         .unwrap();
-        assert_eq!(
-            TiktokenEngine::from_dir(dir.path()).unwrap().vocab_size(),
-            199_998 + 12
-        );
+        assert_eq!(from_dir(dir.path()).unwrap().vocab_size(), 199_998 + 12);
         std::fs::remove_file(dir.path().join("tiktoken.model")).unwrap();
-        assert!(matches!(
-            TiktokenEngine::from_dir(dir.path()),
-            Err(Error::Io { .. })
-        ));
+        assert!(matches!(from_dir(dir.path()), Err(Error::NotFound { .. })));
     }
 }

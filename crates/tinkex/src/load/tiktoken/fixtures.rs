@@ -142,7 +142,7 @@ pub(super) fn o200k_engine() -> &'static TiktokenEngine {
         let ranks = zstd::stream::decode_all(&zst[..]).expect("zstd");
         TiktokenEngine::from_encoding(
             &ranks,
-            TiktokenEngine::O200K_PATTERN,
+            crate::source::O200K_PATTERN,
             &[("<|endoftext|>", 199_999), ("<|unused|>", 199_998)],
             None,
             Some("<|endoftext|>"),

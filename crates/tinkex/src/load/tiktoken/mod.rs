@@ -54,7 +54,7 @@
 //! # `o200k_base_chat` (Inkling), the [`EncodeStyle::Ordinary`] engine
 //! What tml-renderers' `O200kBaseChatTokenizer` does, as tinker-cookbook's Inkling adapter
 //! calls it (`encode_ordinary`, `decode`): o200k_base's ranks and split pattern
-//! ([`TiktokenEngine::O200K_PATTERN`]) plus special tokens at fixed ids right after the ranks.
+//! ([`crate::source::O200K_PATTERN`]) plus special tokens at fixed ids right after the ranks.
 //! * **`encode(text)`** = tiktoken's `encode_ordinary(text)` on the whole text: special-token
 //!   names in the text are ordinary text, nothing is added, and there is no chunking (Kimi's
 //!   400,000-character pieces and 25,000-character runs do not apply).
@@ -166,24 +166,6 @@ impl std::fmt::Debug for TiktokenEngine {
 }
 
 impl TiktokenEngine {
-    /// o200k_base's split pattern: the `|`-join of the seven alternatives of tiktoken's
-    /// `o200k_base` `pat_str` (the same string as tiktoken-rs 0.12.1's `O200K_BASE_PAT_STR`).
-    pub const O200K_PATTERN: &'static str = concat!(
-        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-        "|",
-        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-        "|",
-        r"\p{N}{1,3}",
-        "|",
-        r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
-        "|",
-        r"\s*[\r\n]+",
-        "|",
-        r"\s+(?!\S)",
-        "|",
-        r"\s+",
-    );
-
     /// Encodes `text` as the tokenizer's own `encode` does; no BOS is added either way.
     /// [`EncodeStyle::Kimi`]: Kimi's `tokenizer.encode(text)` — special-token names in the text
     /// become their ids (`allowed_special="all"`), and the text is chunked as Kimi does (see the
@@ -202,6 +184,7 @@ impl TiktokenEngine {
     }
 
     /// What [`Self::encode`] does besides BPE: see [`EncodeStyle`].
+    #[cfg(test)]
     pub fn style(&self) -> EncodeStyle {
         self.style
     }
@@ -274,6 +257,7 @@ impl TiktokenEngine {
     }
 
     /// Number of base (BPE) tokens, i.e. the first special id.
+    #[cfg(test)]
     pub fn num_base_tokens(&self) -> u32 {
         self.num_base
     }
@@ -330,6 +314,7 @@ impl TiktokenEngine {
     }
 
     /// The split pattern in use.
+    #[cfg(test)]
     pub fn pattern(&self) -> &str {
         &self.pattern
     }
@@ -351,6 +336,7 @@ impl TiktokenEngine {
     }
 
     /// `unk_token` from `tokenizer_config.json` (none by default).
+    #[cfg(test)]
     pub fn unk_token(&self) -> Option<&str> {
         self.unk.as_deref()
     }

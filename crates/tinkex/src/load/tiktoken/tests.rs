@@ -32,7 +32,7 @@ fn out_of_range_ids() {
 #[test]
 fn o200k_pattern_is_tiktoken_rs_pattern() {
     assert_eq!(
-        TiktokenEngine::O200K_PATTERN,
+        crate::source::O200K_PATTERN,
         tiktoken_rs::O200K_BASE_PAT_STR
     );
 }
