@@ -6,8 +6,7 @@
 //! no Tinker API key; only the bundled tokenizers, temporary directories and a loopback Tinker
 //! API stand-in.
 
-#[path = "../../tinkex/tests/support/tinker_server.rs"]
-mod tinker_server;
+use tinkex_testkit::tinker_server;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -799,4 +798,43 @@ fn closed_stdout_is_not_an_error() {
     writer.join().unwrap();
     assert!(status.success(), "{status:?}, stderr: {err}");
     assert_eq!(err, "");
+}
+
+#[test]
+fn a_known_model_in_the_wrong_case_gets_a_suggestion() {
+    // No recommended renderer for the misspelt name: a usage error that names the right one.
+    let err = usage_error(
+        &run(&["chat", "prompt", "-m", "qwen/qwen3-8b"], b""),
+        "tinkex chat prompt",
+    );
+    assert!(
+        err.contains("did you mean Qwen/Qwen3-8B? (model names are case-sensitive)"),
+        "{err}"
+    );
+    // With --renderer the tokenizer fails to load (not in the empty cache, offline): the hint.
+    let err = user_error(&run(
+        &[
+            "chat",
+            "prompt",
+            "-m",
+            "qwen/qwen3-8b",
+            "--renderer",
+            "qwen3",
+        ],
+        b"",
+    ));
+    assert!(err.contains("\nhint: did you mean Qwen/Qwen3-8B?"), "{err}");
+    // An unknown name gets no suggestion.
+    let err = user_error(&run(
+        &[
+            "chat",
+            "prompt",
+            "-m",
+            "nobody/qwen3-8b",
+            "--renderer",
+            "qwen3",
+        ],
+        b"",
+    ));
+    assert!(!err.contains("did you mean"), "{err}");
 }

@@ -2,8 +2,7 @@
 //! once, offline encoding from the cache, `cache list|rm|prefetch`, and the gated / missing /
 //! offline errors as the user sees them.
 
-#[path = "../../tinkex/tests/support/hub_server.rs"]
-mod hub_server;
+use tinkex_testkit::hub_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

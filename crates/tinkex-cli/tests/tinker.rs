@@ -1,8 +1,7 @@
 //! `--training-model-id` / `--sampler-id` against the loopback Tinker API stand-in
-//! (crates/tinkex/tests/support/tinker_server.rs), offline with the bundled tokenizers.
+//! (crates/tinkex-testkit/src/tinker_server.rs), offline with the bundled tokenizers.
 
-#[path = "../../tinkex/tests/support/tinker_server.rs"]
-mod tinker_server;
+use tinkex_testkit::tinker_server;
 
 use std::process::{Command, Output};
 

@@ -23,10 +23,31 @@ impl TokenizerCache {
     pub fn global() -> &'static TokenizerCache {
         registry()
     }
+
+    /// Configures the process-wide registry with `config` instead of the environment. Call it
+    /// before anything uses the registry (the functions of this module, [`ModelRef`] on a name,
+    /// [`crate::types::ModelInput::from_text`] with a name): it returns `true` if `config` is
+    /// now the registry's, `false` if the registry already existed (its configuration is fixed
+    /// once made, and `config` is dropped).
+    ///
+    /// ```
+    /// use tinkex::{cache::TokenizerCache, Config};
+    ///
+    /// let config = Config::default().with_offline(true).with_hub_cache(None);
+    /// assert!(TokenizerCache::set_global(config.clone()));
+    /// assert!(!TokenizerCache::set_global(config)); // already configured
+    /// assert!(TokenizerCache::global().config().offline);
+    /// ```
+    pub fn set_global(config: Config) -> bool {
+        let mut config = Some(config);
+        GLOBAL.get_or_init(|| TokenizerCache::new(config.take().unwrap_or_default()));
+        config.is_none()
+    }
 }
 
+static GLOBAL: OnceLock<TokenizerCache> = OnceLock::new();
+
 fn registry() -> &'static TokenizerCache {
-    static GLOBAL: OnceLock<TokenizerCache> = OnceLock::new();
     GLOBAL.get_or_init(|| TokenizerCache::new(Config::from_env()))
 }
 
@@ -75,11 +96,13 @@ impl<T: ModelRef + ?Sized> ModelRef for &T {
 /// loading it on first use. Resolution rules: [`crate::resolve`].
 ///
 /// ```
+/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 /// let a = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B")?;
 /// let b = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B:peft:1")?;
 /// assert!(std::sync::Arc::ptr_eq(&a, &b));
 /// # Ok::<(), tinkex::Error>(())
 /// ```
+/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 pub fn get_or_load_tokenizer(id: &str) -> Result<Arc<Tokenizer>> {
     registry().get_or_load(id)
 }
@@ -88,12 +111,14 @@ pub fn get_or_load_tokenizer(id: &str) -> Result<Arc<Tokenizer>> {
 /// `server_tokenizer_id` (from the Tinker server's `get_info`) wins over the name rules.
 ///
 /// ```
+/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 /// use tinkex::tokenizer::get_tokenizer_id;
 /// assert_eq!(get_tokenizer_id("meta-llama/Llama-3.1-8B", None)?,
 ///            "thinkingmachineslabinc/meta-llama-3-instruct-tokenizer");
 /// assert_eq!(get_tokenizer_id("Qwen/Qwen3-8B", Some("Qwen/Qwen3-8B:x"))?, "Qwen/Qwen3-8B");
 /// # Ok::<(), tinkex::Error>(())
 /// ```
+/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 pub fn get_tokenizer_id(model_name: &str, server_tokenizer_id: Option<&str>) -> Result<String> {
     Ok(match registry().resolve(model_name, server_tokenizer_id)? {
         Resolution::Registered { name } => name,

@@ -10,6 +10,7 @@
 //! The Tinker lineup is compiled in (default feature `bundled`), so this runs with no network:
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! use tinkex::tokenizer::{self, EncodeOptions};
 //! use tinkex::types::ModelInput;
 //!
@@ -34,6 +35,7 @@
 //! assert_eq!(text, "<|begin_of_text|>Hello world");
 //! # Ok::<(), tinkex::Error>(())
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //!
 //! # The pieces, in the order data flows
 //!

@@ -1,6 +1,7 @@
 //! The tokenizer handle and the process-wide convenience functions.
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! use tinkex::tokenizer::{self, EncodeOptions};
 //!
 //! // For sampling: the prompt as the model expects it, special tokens (e.g. BOS) included.
@@ -11,6 +12,7 @@
 //! assert_eq!(text, " Paris.");
 //! # Ok::<(), tinkex::Error>(())
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -385,6 +387,7 @@ impl Tokenizer {
     /// add_special_tokens=...)` does for this tokenizer.
     ///
     /// ```
+    /// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
     /// let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B")?;
     /// assert_eq!(tok.encode("Hello world", true)?, vec![128000, 9906, 1917]);
     /// assert_eq!(tok.encode("Hello world", false)?, vec![9906, 1917]);
@@ -482,6 +485,7 @@ impl Tokenizer {
     /// silently drops it.
     ///
     /// ```
+    /// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
     /// let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B")?;
     /// let ids = tok.encode("Hello , world .", true)?;
     /// assert_eq!(tok.decode(&ids, false)?, "<|begin_of_text|>Hello, world.");

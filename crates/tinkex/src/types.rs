@@ -1,6 +1,7 @@
 //! Tinker's model-input types, with the JSON shape the Tinker API uses.
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! use tinkex::types::ModelInput;
 //!
 //! // A sampling prompt: text encoded with the model's tokenizer, special tokens as Python adds them.

@@ -1,9 +1,8 @@
-//! Downloads from a loopback Hub stand-in (tests/support/hub_server.rs): the huggingface_hub
+//! Downloads from a loopback Hub stand-in (tinkex-testkit/src/hub_server.rs): the huggingface_hub
 //! cache layout, faults (503, 429 + Retry-After, dropped connections, slow answers, corrupt
 //! bodies), auth, not-found errors, offline mode and the unreachable-Hub fallback.
 
-#[path = "support/hub_server.rs"]
-mod hub_server;
+use tinkex_testkit::hub_server;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -7,8 +7,7 @@
 //! tests print `SKIPPED:` to stderr and pass — except under `CI`, where a missing Python is a
 //! failure.
 
-#[path = "support/hub_server.rs"]
-mod hub_server;
+use tinkex_testkit::hub_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,10 +1,9 @@
-//! The Tinker API client against a loopback stand-in (tests/support/tinker_server.rs): what it
+//! The Tinker API client against a loopback stand-in (tinkex-testkit/src/tinker_server.rs): what it
 //! sends (X-API-Key, JSON bodies, idempotency keys, percent-encoded sampler ids), retries
 //! (503, 429 + retry-after, x-should-retry), errors (401, no key, unreachable) and the
 //! tokenizer each kind of client resolves to.
 
-#[path = "support/tinker_server.rs"]
-mod tinker_server;
+use tinkex_testkit::tinker_server;
 
 use std::time::Duration;
 
@@ -383,6 +382,13 @@ fn an_unreachable_server_is_a_clear_error() {
 
 #[test]
 fn training_and_sampling_clients_are_model_refs() {
+    // The clients load through the process-wide registry: give it the tests' configuration, not
+    // the environment's (this is the only test of this binary that uses it).
+    let config = Config::default()
+        .with_offline(true)
+        .with_hub_cache(None)
+        .with_prepared_cache(None);
+    let _ = TokenizerCache::set_global(config);
     let server = TinkerServer::start();
     server.route(
         "POST /api/v1/get_info",

@@ -134,6 +134,7 @@ impl ServiceClient {
     /// println!("{}", training.model_id());
     /// # Ok::<(), tinkex::Error>(())
     /// ```
+    /// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
     pub fn create_lora_training_client(
         &self,
         base_model: &str,
@@ -229,6 +230,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// let prompt = ModelInput::from_text("Question: 2+2=", &training)?;
 /// # Ok::<(), tinkex::Error>(())
 /// ```
+/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 #[derive(Debug)]
 pub struct TrainingClient {
     http: Arc<Http>,
@@ -351,6 +353,7 @@ impl ModelRef for TrainingClient {
 /// let ids = tinkex::tokenizer::encode("Hi", &sampler, Default::default())?;
 /// # Ok::<(), tinkex::Error>(())
 /// ```
+/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 #[derive(Debug)]
 pub struct SamplingClient {
     http: Arc<Http>,

@@ -142,19 +142,6 @@ fn create_parent(path: &Path) -> Result<()> {
     }
 }
 
-/// A unique sibling name for a temporary file next to `path`.
-fn temp_sibling(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    path.with_file_name(name)
-}
-
 impl RepoDir {
     /// The folder of `repo_id` in `cache` (it need not exist).
     pub fn new(cache: &Path, repo_id: &str) -> RepoDir {
@@ -227,12 +214,7 @@ impl RepoDir {
         }
         let path = self.dir.join("refs").join(revision);
         create_parent(&path)?;
-        let tmp = temp_sibling(&path);
-        fs::write(&tmp, commit).map_err(io_err(IoOp::Write, &tmp))?;
-        fs::rename(&tmp, &path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io_op(IoOp::Rename, &path, e)
-        })
+        crate::fs::write_atomic(&path, |w| w.write_all(commit.as_bytes()))
     }
 
     /// Points `snapshots/{commit}/{file}` at `blobs/{etag}` with a relative symlink, as
@@ -260,7 +242,7 @@ impl RepoDir {
         }
         target.push("blobs");
         target.push(etag);
-        let tmp = temp_sibling(&pointer);
+        let tmp = crate::fs::temp_sibling(&pointer);
         if make_symlink(&target, &tmp).is_err() {
             let blob = self.blob(etag);
             fs::copy(&blob, &tmp).map_err(|e| {
@@ -268,10 +250,7 @@ impl RepoDir {
                 Error::io_op(IoOp::Create, &tmp, e)
             })?;
         }
-        fs::rename(&tmp, &pointer).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io_op(IoOp::Rename, &pointer, e)
-        })
+        crate::fs::persist(&tmp, &pointer)
     }
 
     /// Records that the repo has no `file` at `commit`.
@@ -360,7 +339,7 @@ impl BlobLock {
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut h = Sha256::new();
     digest_file(path, |b| h.update(b))?;
-    Ok(hex(&h.finalize()))
+    Ok(crate::fs::hex(&h.finalize()))
 }
 
 /// The git blob id of a file: the sha1 of `blob {len}\0` and the contents, as lowercase hex
@@ -370,7 +349,7 @@ pub fn git_sha1_file(path: &Path) -> Result<String> {
     let mut h = sha1::Sha1::new();
     h.update(format!("blob {len}\0").as_bytes());
     digest_file(path, |b| h.update(b))?;
-    Ok(hex(&h.finalize()))
+    Ok(crate::fs::hex(&h.finalize()))
 }
 
 fn digest_file(path: &Path, mut update: impl FnMut(&[u8])) -> Result<()> {
@@ -383,10 +362,6 @@ fn digest_file(path: &Path, mut update: impl FnMut(&[u8])) -> Result<()> {
         }
         update(&buf[..n]);
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks a snapshot file read back from the cache: when it is a symlink to a blob named by a

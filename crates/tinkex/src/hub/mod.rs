@@ -219,8 +219,8 @@ pub(crate) fn offline_error(spec: &TokenizerSpec, config: &Config) -> Error {
     };
     Error::Offline {
         detail: format!(
-            "`{}`{at} is not bundled with tinkex and its {main} {place}; allow network access \
-             (unset HF_HUB_OFFLINE) to download it, or fetch it once while online",
+            "`{}`{at}: its {main} {place}, and offline mode forbids downloading it; turn \
+             offline mode off to download it, or fetch it once while online",
             spec.tokenizer_id
         ),
     }

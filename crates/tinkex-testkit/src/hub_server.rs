@@ -11,10 +11,7 @@
 //!
 //! `GET /cdn/{sha256}` serves the bytes, honouring `Range: bytes=N-` with `206`.
 //! Faults are queued with [`HubServer::fault`] and each is used by one matching request.
-#![allow(dead_code)]
-
-#[path = "http.rs"]
-mod http;
+use crate::http;
 
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
