@@ -252,6 +252,10 @@ mod tests {
             h.as_deref(),
             Some("valid token ids for this tokenizer are 0 to 2")
         );
-        assert!(library_hint(&tinkex::Error::Engine("x".into())).is_none());
+        assert!(library_hint(&tinkex::Error::Engine {
+            message: "x".into(),
+            source: None,
+        })
+        .is_none());
     }
 }

@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+/// The cause an [`Error`] keeps from a parser or engine, as `std::error::Error::source` gives it
+/// (a boxed error, so no pinned dependency's error type is part of the API).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong in tinkex.
 ///
 /// The enum is `#[non_exhaustive]`: match the variants you handle and keep a `_` arm.
@@ -97,6 +101,10 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         message: String,
+        /// The parser's own error (e.g. `serde_json`'s, with its line and column), when one
+        /// reported it; its text is already in `message`.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The files are well-formed but describe something this build cannot reproduce exactly.
@@ -124,8 +132,14 @@ pub enum Error {
     InvalidInput(String),
 
     /// The tokenizer engine failed while encoding or decoding.
-    #[error("tokenizer engine error: {0}")]
-    Engine(String),
+    #[error("tokenizer engine error: {message}")]
+    Engine {
+        /// What the engine said.
+        message: String,
+        /// The engine's own error, when it gave one (its text is `message`).
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// A Tinker API call failed: the server refused it, answered something unusable, could not
     /// be reached (after the retries of [`crate::client::RetryConfig`]), or a future failed.
@@ -232,10 +246,32 @@ fn auth_message(repo: &str, token_sent: bool) -> String {
 }
 
 impl Error {
+    /// `path` is malformed: `message` says how.
     pub(crate) fn parse(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         Error::Parse {
             path: path.into(),
             message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// `path` is malformed, as the parser's error `source` says (kept as the error's source).
+    pub(crate) fn parse_source(
+        path: impl Into<PathBuf>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Parse {
+            path: path.into(),
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The engine failed with `message` and no error value of its own.
+    pub(crate) fn engine(message: impl Into<String>) -> Self {
+        Error::Engine {
+            message: message.into(),
+            source: None,
         }
     }
 

@@ -66,21 +66,6 @@ impl Policy {
         }
     }
 
-    /// The Tinker SDK's policy ([`crate::client::RetryConfig`]): `max_retries` after the first
-    /// attempt, jitter shortening a wait by up to 25 %, `retry-after` honoured up to
-    /// `max_retry_after`, everything within `total_timeout`.
-    pub(crate) fn tinker(r: &crate::client::RetryConfig) -> Policy {
-        Policy {
-            max_attempts: r.max_retries.saturating_add(1),
-            base_delay: r.initial_delay,
-            max_delay: r.max_delay,
-            jitter_floor: 0.75,
-            server_wait: ServerWait::Within(r.max_retry_after),
-            budget: Budget::Total(r.total_timeout),
-            unreachable_attempts: r.max_retries.saturating_add(1),
-        }
-    }
-
     /// The computed wait before retry `n` (0-based), with `jitter` in `[0, 1)`.
     pub(crate) fn backoff(&self, n: u32, jitter: f64) -> Duration {
         let exp = self
@@ -585,7 +570,7 @@ mod tests {
     #[test]
     fn tinker_policy_is_the_sdks() {
         let r = crate::client::RetryConfig::default();
-        let p = Policy::tinker(&r);
+        let p = r.policy();
         // 0.5 + 1 + 2 + 4 + 8 + 5 × 10 s without jitter; jitter shortens by at most 25 %.
         let waits: Duration = (0..r.max_retries).map(|n| p.backoff(n, 0.0)).sum();
         assert_eq!(waits, Duration::from_millis(65_500));

@@ -242,7 +242,7 @@ impl BundledTokenizer {
                 config,
             } => {
                 let main = decompress(tokenizer_json_zst)
-                    .map_err(|e| Error::parse(origin.join("tokenizer.json.zst"), e))?;
+                    .map_err(|e| Error::parse_source(origin.join("tokenizer.json.zst"), e))?;
                 Ok(TokenizerFiles {
                     origin,
                     format: TokenizerFormat::TokenizerJson,

@@ -179,7 +179,7 @@ impl<'a> DecodeStream<'a> {
                     let new = text
                         .strip_prefix(prefix.as_str())
                         .ok_or_else(|| {
-                            Error::Engine(format!(
+                            Error::engine(format!(
                                 "decode stream: {text:?} does not extend {prefix:?}"
                             ))
                         })?

@@ -158,8 +158,13 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
-fn engine_err(e: impl std::fmt::Display) -> Error {
-    Error::Engine(e.to_string())
+/// The engine's error, kept as the source (boxed: its type is the pinned pre-release's).
+fn engine_err(e: impl Into<crate::error::BoxError>) -> Error {
+    let source = e.into();
+    Error::Engine {
+        message: source.to_string(),
+        source: Some(source),
+    }
 }
 
 /// transformers' `clean_up_tokenization` (4.57.6), applied in the same order.

@@ -40,6 +40,22 @@ impl Default for RetryConfig {
 }
 
 impl RetryConfig {
+    /// This configuration as the shared retry loop's policy: `max_retries` after the first
+    /// attempt, jitter shortening a wait by up to 25 %, `retry-after` honoured up to
+    /// `max_retry_after`, everything within `total_timeout` (the Tinker SDK's rules).
+    pub(crate) fn policy(&self) -> crate::net::Policy {
+        use crate::net::{Budget, Policy, ServerWait};
+        Policy {
+            max_attempts: self.max_retries.saturating_add(1),
+            base_delay: self.initial_delay,
+            max_delay: self.max_delay,
+            jitter_floor: 0.75,
+            server_wait: ServerWait::Within(self.max_retry_after),
+            budget: Budget::Total(self.total_timeout),
+            unreachable_attempts: self.max_retries.saturating_add(1),
+        }
+    }
+
     /// A policy with the given numbers (tests use short ones).
     pub fn new(max_retries: u32, initial_delay: Duration, max_delay: Duration) -> Self {
         RetryConfig {
@@ -59,7 +75,7 @@ impl RetryConfig {
 
     /// The computed wait before retry `n` (0-based), with `jitter` in `[0, 1)`.
     pub fn backoff(&self, n: u32, jitter: f64) -> Duration {
-        crate::net::Policy::tinker(self).backoff(n, jitter)
+        self.policy().backoff(n, jitter)
     }
 
     /// The longest one logical call can take with `timeout` per attempt: the sum of every

@@ -133,7 +133,7 @@ impl Http {
 
     fn call<T: DeserializeOwned>(&self, url: &str, post: Option<(&[u8], &str)>) -> Result<T> {
         let (status, text) = net::retry(
-            net::Policy::tinker(&self.config.retry),
+            self.config.retry.policy(),
             |a| self.attempt(url, post, a.remaining, a.retries),
             |_| {},
         )

@@ -188,7 +188,7 @@ impl TokenizerConfig {
     /// a document that is not an object, or a read key of the wrong type (see the module docs)
     /// give [`Error::Parse`].
     pub fn parse(raw: &[u8], path: &Path) -> Result<Self> {
-        let v: Value = serde_json::from_slice(raw).map_err(|e| Error::parse(path, e))?;
+        let v: Value = serde_json::from_slice(raw).map_err(|e| Error::parse_source(path, e))?;
         Self::from_value(&v).map_err(|m| Error::parse(path, m))
     }
 
@@ -300,9 +300,23 @@ mod tests {
         TokenizerConfig::parse(v.as_bytes(), Path::new("dir/tokenizer_config.json"))
     }
 
+    #[test]
+    fn rule_malformed_json_keeps_the_parser_error_as_source() {
+        let e = parse("{\"bos_token\": ").unwrap_err();
+        let source = std::error::Error::source(&e).expect("serde_json's error as the source");
+        let json = source
+            .downcast_ref::<serde_json::Error>()
+            .expect("a serde_json::Error");
+        assert!(json.is_eof(), "{json}");
+        assert!(e.to_string().contains(&json.to_string()), "{e}");
+        // A wrong shape found after parsing has no parser error behind it.
+        let e = parse("[]").unwrap_err();
+        assert!(std::error::Error::source(&e).is_none(), "{e}");
+    }
+
     fn parse_error(v: &str) -> String {
         match parse(v) {
-            Err(Error::Parse { path, message }) => {
+            Err(Error::Parse { path, message, .. }) => {
                 assert!(
                     path.ends_with("tokenizer_config.json"),
                     "{}",

@@ -81,7 +81,7 @@ pub fn prepare(
         None => TokenizerConfig::default(),
     };
     let mut doc: Value =
-        serde_json::from_str(tokenizer_json).map_err(|e| Error::parse(&tj_path, e))?;
+        serde_json::from_str(tokenizer_json).map_err(|e| Error::parse_source(&tj_path, e))?;
     let root = doc
         .as_object_mut()
         .ok_or_else(|| Error::parse(&tj_path, "a tokenizer.json must be a JSON object"))?;
@@ -139,7 +139,7 @@ pub fn prepare(
         path: tj_path.clone(),
         message: e.to_string(),
     })?;
-    let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse(&tj_path, e))?;
+    let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse_source(&tj_path, e))?;
     Ok((canonical, meta))
 }
 
@@ -741,7 +741,7 @@ mod tests {
     #[test]
     fn rule_a_config_error_names_the_config_file() {
         match prepare(TINY, Some(r#"{"bos_token": 3}"#), Path::new("dir")) {
-            Err(Error::Parse { path, message }) => {
+            Err(Error::Parse { path, message, .. }) => {
                 assert!(
                     path.ends_with("tokenizer_config.json"),
                     "{}",

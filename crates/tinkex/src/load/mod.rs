@@ -99,7 +99,7 @@ pub fn bundled_engine(
     {
         let origin = bundled.origin();
         let ranks = crate::source::decompress(ranks_zst)
-            .map_err(|e| Error::parse(origin.join("ranks.zst"), e))?;
+            .map_err(|e| Error::parse_source(origin.join("ranks.zst"), e))?;
         let engine = encoding_engine(&ranks, special_tokens, pattern, &origin)?;
         return Ok(Engine::Tiktoken(Box::new(engine)));
     }
@@ -130,7 +130,7 @@ pub(crate) fn encoding_engine(
 ) -> Result<tiktoken::TiktokenEngine> {
     let path = origin.join("special_tokens.json");
     let v: Value =
-        serde_json::from_slice(special_tokens_json).map_err(|e| Error::parse(&path, e))?;
+        serde_json::from_slice(special_tokens_json).map_err(|e| Error::parse_source(&path, e))?;
     let Some(map) = v.get("special_tokens").and_then(Value::as_object) else {
         return Err(Error::parse(&path, "no `special_tokens` object"));
     };

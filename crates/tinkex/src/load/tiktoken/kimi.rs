@@ -216,7 +216,7 @@ pub(crate) struct TiktokenSettings {
 impl TiktokenSettings {
     /// Parses the file's bytes; `path` names it in errors.
     pub(crate) fn parse(raw: &[u8], path: &Path) -> Result<Self> {
-        let v: Value = serde_json::from_slice(raw).map_err(|e| Error::parse(path, e))?;
+        let v: Value = serde_json::from_slice(raw).map_err(|e| Error::parse_source(path, e))?;
         let Value::Object(o) = &v else {
             return Err(Error::parse(
                 path,
