@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 use tinkex::cache::TokenizerCache;
-use tinkex::hub::{self, layout, Observer};
+use tinkex::hub::{self, Observer};
 use tinkex::resolve::{Resolution, TokenizerSpec};
 
 use crate::cli::CacheCommand;
@@ -56,6 +56,10 @@ fn hub_spec(model: &str, cache: &TokenizerCache) -> Result<TokenizerSpec> {
             ),
             None,
         )),
+        other => Err(fail(
+            format!("`{model}` is not a Hub tokenizer ({other:?})"),
+            None,
+        )),
     }
 }
 
@@ -76,7 +80,7 @@ fn human(bytes: u64) -> String {
 
 fn list(cache: &TokenizerCache, as_json: bool, out: &mut Output) -> Result<()> {
     let dir = cache_dir(cache)?;
-    let repos = layout::list(dir)?;
+    let repos = hub::list(dir)?;
     if as_json {
         let v: Vec<serde_json::Value> = repos
             .iter()
@@ -140,7 +144,7 @@ fn rm(models: &[String], cache: &TokenizerCache, out: &mut Output) -> Result<()>
     let dir = cache_dir(cache)?;
     for model in models {
         let spec = hub_spec(model, cache)?;
-        let removed = layout::remove_files(dir, &spec.tokenizer_id, hub::ALL_TOKENIZER_FILES)?;
+        let removed = hub::remove(dir, &spec.tokenizer_id)?;
         let line = if removed.pointers == 0 && removed.blobs == 0 {
             format!("{}: nothing cached\n", spec.tokenizer_id)
         } else {
@@ -168,8 +172,9 @@ fn prefetch(
     for model in models {
         let spec = hub_spec(model, cache)?;
         let snapshot = hub::fetch(&spec, cache.config(), Some(observer))?;
-        // Check that what is there loads.
-        tinkex::Tokenizer::from_path(&snapshot)?;
+        // Check that what is there loads, with the command's configuration (its prepared
+        // store; `--offline` applies), not one of the library's choosing.
+        tinkex::Tokenizer::from_path_with(&snapshot, cache.config())?;
         let commit = snapshot
             .file_name()
             .map(|c| c.to_string_lossy().into_owned())

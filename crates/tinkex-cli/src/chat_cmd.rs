@@ -14,7 +14,7 @@ use tinkex::chat::{
 };
 
 use crate::cli::{ChatCommand, RendererArgs};
-use crate::commands::{jsonl, locate, recommended_renderers};
+use crate::commands::{case_twin, did_you_mean, jsonl, locate, recommended_renderers};
 use crate::parse::{conversation_record, to_u32, tokens_record, Conversation};
 use crate::report::usage;
 use crate::stream::{Lines, Output};
@@ -86,15 +86,18 @@ fn renderer(
         None => match recommended_renderers(&located.model).first() {
             Some(name) => (*name, true),
             None => {
+                let twin = case_twin(&located.model)
+                    .map(|k| format!("; did you mean {k}? (model names are case-sensitive)"))
+                    .unwrap_or_default();
                 return Err(usage(
                     path,
                     format!(
                         "--renderer NAME is required: `{}` has no recommended chat renderer \
-                         (tinkex renders: {})",
+                         (tinkex renders: {}){twin}",
                         located.model,
                         known()
                     ),
-                ))
+                ));
             }
         },
     };
@@ -109,7 +112,9 @@ fn renderer(
             err
         });
     }
-    let tok = cache.get_or_load_resolved(&located.resolution)?;
+    let tok = cache
+        .get_or_load_resolved(&located.resolution)
+        .map_err(|e| did_you_mean(e.into(), Some(&located.model)))?;
     let mut options = RendererOptions::default();
     if let Some(date) = &args.current_date {
         options = options.with_current_date(date.as_str())?;

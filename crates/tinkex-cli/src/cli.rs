@@ -192,13 +192,16 @@ Prints the tokenizer repo id, followed by `@REVISION` when the revision is pinne
 the path for a local directory, or the name of a tokenizer built into tinkex (Inkling's \
 o200k_base_chat). With --json, prints one JSON object:
   {\"tokenizer_id\":\"...\",\"revision\":\"...\"|null,\"format\":\"tokenizer.json\"|\"tiktoken\",\
-\"rule\":\"...\",\"model\":\"<MODEL as given>\",\"source\":\"...\",\"renderers\":[...]}
+\"rule\":\"...\",\"model\":\"<MODEL as given>\",\"source\":\"...\",\"renderers\":[...],\
+\"bundled\":true|false}
 where rule is one of local_path, server_tokenizer_id, llama3, strip_variant, kimi, inkling, repo_id, and \
 source is model_name (MODEL, or a training model's model_data.model_name), server_tokenizer_id \
 (a training model's model_data.tokenizer_id) or sampler_base_model. With --training-model-id or \
 --sampler-id, the Tinker API is asked (TINKER_API_KEY, TINKER_BASE_URL) and \"model\" is the \
 model name it reported. \"renderers\" are the chat renderers recommended for the model \
-(tinker-cookbook's model_info; the first is `tinkex chat`'s default), [] when it has none.",
+(tinker-cookbook's model_info; the first is `tinkex chat`'s default), [] when it has none. \
+\"bundled\" is true when this build of tinkex carries the tokenizer itself, so it loads with no \
+network and no cache (not with TINKEX_NO_BUNDLED=1, nor at a pinned revision).",
     after_help = "\
 Examples:
   tinkex resolve meta-llama/Llama-3.1-8B
@@ -261,9 +264,12 @@ pub struct ResolveArgs {
     long_about = "\
 Encode text to token ids, printed as a JSON array on one line, e.g. [128000,9906,1917].
 
-The text is TEXT, or all of stdin when TEXT is absent (which must be UTF-8). Stdin is encoded \
-exactly as read: a trailing newline (as `echo` adds) is part of the text and gets tokens; use \
-`printf %s` or `echo -n` to avoid it. Special tokens (e.g. Llama-3's BOS) are added as Python's \
+The text is TEXT (or --text TEXT), the whole of --file FILE, or all of stdin when none is given \
+(`--file -` too); a file and stdin must be UTF-8. The argument is always the text itself, never \
+a file name: `encode big.txt` encodes the 7 characters \"big.txt\" (with a warning on stderr when \
+such a file exists); `count` takes files as arguments instead, and both take --text and --file. \
+Input is encoded exactly as read: a trailing newline (as `echo` adds) is part of the text and \
+gets tokens; use `printf %s` or `echo -n` to avoid it. Special tokens (e.g. Llama-3's BOS) are added as Python's \
 `tokenizer.encode(text)` does, unless --no-special-tokens is given.
 
 With --jsonl, stdin is JSON Lines: each line is an object with a string field \"text\" (other \
@@ -279,6 +285,7 @@ Examples:
       [9906,1917]
   printf %s 'Hello world' | tinkex encode --model Qwen/Qwen3-8B
       [9707,1879]
+  tinkex encode --model Qwen/Qwen3-8B --file essay.txt
   printf '{\"text\":\"a\"}\\n{\"text\":\"b\"}\\n' | tinkex encode --model Qwen/Qwen3-8B --jsonl"
 )]
 pub struct EncodeArgs {
@@ -290,12 +297,25 @@ pub struct EncodeArgs {
     pub no_special_tokens: bool,
 
     /// Read JSON Lines {"text": ...} from stdin and write {"ids": [...]} lines.
-    #[arg(long, conflicts_with = "text")]
+    #[arg(long, conflicts_with_all = ["text", "text_flag", "file"])]
     pub jsonl: bool,
 
-    /// The text to encode (default: all of stdin).
+    /// The text to encode, as given (not a file name; see --file). Default: all of stdin.
     #[arg(value_name = "TEXT", allow_hyphen_values = true)]
     pub text: Option<String>,
+
+    /// The text to encode, as given (the same as the TEXT argument).
+    #[arg(
+        long = "text",
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["text", "file"]
+    )]
+    pub text_flag: Option<String>,
+
+    /// Encode the whole of FILE (`-`: stdin) instead of TEXT.
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub file: Option<PathBuf>,
 }
 
 /// `tinkex decode`.
@@ -309,9 +329,14 @@ The ids are the ID arguments, or stdin when none are given. Either way they may 
 whitespace and/or commas, or be one JSON array such as [9906, 1917]. Ids must be integers from \
 0 to the vocabulary size minus one; anything else is an error.
 
-The text is written exactly, with no newline added (so decode(encode(text)) round-trips \
-byte for byte); use `; echo` in a terminal if you want one. Special tokens (e.g. \
-<|begin_of_text|>) appear in the text unless --skip-special-tokens is given.
+The text is written as decoded, with no newline added; use `; echo` in a terminal if you want \
+one. Special tokens (e.g. <|begin_of_text|>) appear in the text unless --skip-special-tokens is \
+given. Decoding gives the text the tokens stand for, which is not always the text that was \
+encoded, exactly as in Python: Llama-3 cleans up spaces before punctuation (\"Hello , world .\" \
+comes back as \"Hello, world.\"), and tokenizers that normalise their input (Qwen3's NFC: \
+\"e\" + a combining accent comes back as \"é\") return the normalised text. For the other \
+bundled tokenizers (GPT-2, DeepSeek-V3 and V3.1, gpt-oss, Inkling's) decode(encode(text)) gave \
+back every text of tinkex's parity set byte for byte (with the BOS those add left out).
 
 With --jsonl, stdin is JSON Lines: each line is an object with a field \"ids\" holding an array \
 of ids (other fields are ignored), and stdout gets one line {\"text\":\"...\"} per input line, in \
@@ -351,27 +376,49 @@ pub struct DecodeArgs {
 /// `tinkex count`.
 #[derive(Debug, Args)]
 #[command(
-    about = "Count the tokens of a text",
+    about = "Count the tokens of a text or of files",
     long_about = "\
 Count the tokens of a text: the length of `encode --no-special-tokens` of the same text, printed \
 as a number and a newline.
 
-The text is the whole of FILE, or of stdin when FILE is `-` or absent; it must be UTF-8 and is \
-counted exactly as read (a trailing newline counts). The text is tokenized in one piece, since \
-splitting it would change the tokens at the splits.",
+The text is the whole of each FILE (arguments or --file; `-` is stdin), or --text TEXT, or all \
+of stdin when none is given. The arguments are always file names (`encode` takes the text itself \
+as its argument; both take --text and --file). Input must be UTF-8 and is counted exactly as \
+read (a trailing newline counts). Each file is tokenized in one piece, since splitting it would \
+change the tokens at the splits.
+
+With one input the output is just the number. With several FILEs, one line per file, `COUNT<TAB>FILE`, \
+in the order given, then `TOTAL<TAB>total`; a file that cannot be read stops the command with an \
+error after the lines of the files before it.",
     after_help = "\
 Examples:
   tinkex count --model Qwen/Qwen3-8B essay.txt
   printf %s 'Hello world' | tinkex count --model meta-llama/Llama-3.1-8B
-      2"
+      2
+  tinkex count --model meta-llama/Llama-3.1-8B --text 'Hello world'
+      2
+  tinkex count --model Qwen/Qwen3-8B a.txt b.txt      # a line per file, then the total"
 )]
 pub struct CountArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// The file to count (`-` or absent: stdin).
+    /// The files to count (`-`: stdin; none: stdin).
     #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
+
+    /// Another file to count, after the FILE arguments (may be repeated).
+    #[arg(long = "file", value_name = "FILE")]
+    pub file_flag: Vec<PathBuf>,
+
+    /// Count this text, as given, instead of files or stdin.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["files", "file_flag"]
+    )]
+    pub text: Option<String>,
 }
 
 /// `tinkex chat`.

@@ -25,8 +25,11 @@ const READ_AHEAD: usize = 2 * BATCH_LINES;
 
 /// Runs `command`, writing its results to `out`.
 pub fn run(command: Command, offline: bool, out: &mut Output) -> Result<()> {
-    // The environment is read here, once.
-    let mut config = tinkex::Config::from_env();
+    // The environment is read here, once; values it could not use are said, not ignored.
+    let (mut config, warnings) = tinkex::Config::from_env_checked();
+    for w in warnings {
+        crate::progress::eprintln_quiet(&format!("warning: {w}"));
+    }
     if offline {
         config = config.with_offline(true);
     }
@@ -165,7 +168,28 @@ pub fn recommended_renderers(model: &str) -> &'static [&'static str] {
 /// The tokenizer `args` names.
 fn load(args: &TargetArgs, cache: &TokenizerCache) -> Result<Arc<Tokenizer>> {
     let located = locate(&args.into(), cache)?;
-    Ok(cache.get_or_load_resolved(&located.resolution)?)
+    cache
+        .get_or_load_resolved(&located.resolution)
+        .map_err(|e| did_you_mean(e.into(), args.target.model.as_deref()))
+}
+
+/// A model name tinkex bundles that differs from `model` only in letter case (`qwen/qwen3-8b`
+/// → `Qwen/Qwen3-8B`): Hub ids are case-sensitive, so the other spelling is a different repo.
+pub fn case_twin(model: &str) -> Option<&'static str> {
+    tinkex::cache::bundled_models()
+        .find(|known| *known != model && known.eq_ignore_ascii_case(model))
+}
+
+/// `err` from loading MODEL, with `hint: did you mean …?` when MODEL is a known name spelt in
+/// another case.
+pub fn did_you_mean(err: anyhow::Error, model: Option<&str>) -> anyhow::Error {
+    match model.and_then(case_twin) {
+        Some(known) => crate::report::with_hint(
+            err,
+            format!("did you mean {known}? (model names are case-sensitive)"),
+        ),
+        None => err,
+    }
 }
 
 fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
@@ -182,20 +206,22 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
         model,
     } = locate(&sel, cache)?;
     let rule = resolution.rule().as_str();
+    let bundled = cache.is_bundled(&resolution);
     let (id, revision, format) = match resolution {
         // Nothing is registered in the CLI's cache, so this does not happen.
         Resolution::Registered { name } => (name, None, TokenizerFormat::TokenizerJson),
         Resolution::LocalPath { path } => {
-            let format = tinkex::source::local_format(&path);
+            let format = tinkex::tokenizer::local_format(&path);
             (path.to_string_lossy().into_owned(), None, format)
         }
         Resolution::Hub { spec, .. } => (spec.tokenizer_id, spec.revision, spec.format),
         // Inkling's o200k_base_chat: a tiktoken encoding compiled in.
         Resolution::Builtin { name, .. } => (name, None, TokenizerFormat::Tiktoken),
+        other => anyhow::bail!("a kind of resolution this tinkex CLI cannot show: {other:?}"),
     };
     let text = if args.json {
         format!(
-            "{{\"tokenizer_id\":{},\"revision\":{},\"format\":{},\"rule\":{},\"model\":{},\"source\":{},\"renderers\":{}}}\n",
+            "{{\"tokenizer_id\":{},\"revision\":{},\"format\":{},\"rule\":{},\"model\":{},\"source\":{},\"renderers\":{},\"bundled\":{}}}\n",
             serde_json::to_string(&id)?,
             serde_json::to_string(&revision)?,
             serde_json::to_string(format.as_str())?,
@@ -203,6 +229,7 @@ fn resolve(args: ResolveArgs, cache: &TokenizerCache, out: &mut Output) -> Resul
             serde_json::to_string(&model)?,
             serde_json::to_string(source.as_str())?,
             serde_json::to_string(recommended_renderers(&model))?,
+            bundled,
         )
     } else {
         match revision {
@@ -231,9 +258,14 @@ fn encode(args: EncodeArgs, cache: &TokenizerCache, out: &mut Output) -> Result<
             }
         });
     }
-    let text = match args.text {
-        Some(text) => text,
-        None => read_stdin()?,
+    let text = match (args.text, args.text_flag, &args.file) {
+        (Some(text), _, _) => {
+            warn_if_file(&text);
+            text
+        }
+        (None, Some(text), _) => text,
+        (None, None, Some(path)) => read_file(path)?,
+        (None, None, None) => read_stdin()?,
     };
     let tok = load(&args.target, cache)?;
     let ids = tok.encode(&text, add_special)?;
@@ -328,15 +360,43 @@ fn decode_stream(args: DecodeArgs, cache: &TokenizerCache, out: &mut Output) -> 
     out.write(rest.as_bytes())
 }
 
+/// `encode`'s TEXT is the text itself; when it also names a file, the user may have meant
+/// `--file` (as `count FILE` reads one): say so on stderr, and encode the text as given.
+fn warn_if_file(text: &str) {
+    if !text.contains('\n') && std::path::Path::new(text).is_file() {
+        crate::progress::eprintln_quiet(&format!(
+            "warning: encoding the text {text:?} itself, which is also the name of a file; \
+             to encode the file's contents use --file {text:?}"
+        ));
+    }
+}
+
 fn count(args: CountArgs, cache: &TokenizerCache, out: &mut Output) -> Result<()> {
-    let text = match &args.file {
-        Some(path) => read_file(path)?,
-        None => read_stdin()?,
-    };
+    let mut files = args.files;
+    files.extend(args.file_flag);
+    if files.len() <= 1 {
+        let text = match (&args.text, files.first()) {
+            (Some(text), _) => text.clone(),
+            (None, Some(path)) => read_file(path)?,
+            (None, None) => read_stdin()?,
+        };
+        let tok = load(&args.target, cache)?;
+        // One piece: splitting the text would change the tokens at the splits.
+        let n = tok.count(&text)?;
+        return out.write(format!("{n}\n").as_bytes());
+    }
+    // Several files: the tokenizer is loaded once, each file read and counted in turn (one in
+    // memory at a time), its line written (and flushed) before the next is read.
     let tok = load(&args.target, cache)?;
-    // One piece: splitting the text would change the tokens at the splits.
-    let n = tok.count(&text)?;
-    out.write(format!("{n}\n").as_bytes())
+    let mut total: u64 = 0;
+    for path in &files {
+        let text = read_file(path)?;
+        let n = tok.count(&text)?;
+        total += n as u64;
+        out.write(format!("{n}\t{}\n", path.display()).as_bytes())?;
+        out.flush()?;
+    }
+    out.write(format!("{total}\ttotal\n").as_bytes())
 }
 
 /// The JSON Lines driver: a thread reads and parses stdin lines (`parse(line number, line)`)

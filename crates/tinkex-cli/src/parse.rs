@@ -131,6 +131,11 @@ fn parse_id(raw: &str) -> Result<u64> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if digits(raw) {
         raw.parse::<u64>().map_err(|_| invalid_id(raw, TOO_LARGE))
+    } else if raw
+        .strip_prefix('-')
+        .is_some_and(|d| digits(d) && d.bytes().all(|b| b == b'0'))
+    {
+        Err(invalid_id(raw, SIGNED_ZERO))
     } else if raw.strip_prefix('-').is_some_and(digits) {
         Err(invalid_id(raw, "token ids cannot be negative"))
     } else {
@@ -162,15 +167,27 @@ fn id_from_json(v: &Value) -> Result<u64> {
     };
     let raw = n.to_string();
     if let Some(id) = n.as_u64() {
-        Ok(id)
-    } else if n.is_i64() {
+        return Ok(id);
+    }
+    if n.is_i64() {
+        return Err(invalid_id(&raw, "token ids cannot be negative"));
+    }
+    // A float: an integer literal beyond u64 (serde_json keeps those as floats), or a number
+    // written with a fraction, an exponent or `-0` (`1.0`, `1e3`, `-0`), which is not an id
+    // (Python's decode rejects a float too) even when its value is whole.
+    let f = n.as_f64().unwrap_or(f64::NAN);
+    if f < 0.0 {
         Err(invalid_id(&raw, "token ids cannot be negative"))
-    } else if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f >= 0.0) {
+    } else if f == 0.0 && f.is_sign_negative() {
+        Err(invalid_id("-0", SIGNED_ZERO))
+    } else if f >= 18_446_744_073_709_551_616.0 {
         Err(invalid_id(&raw, TOO_LARGE))
     } else {
         Err(invalid_id(&raw, "not an integer"))
     }
 }
+
+const SIGNED_ZERO: &str = "token ids are written without a sign";
 
 /// Narrows ids to `u32`; an id above `u32::MAX` is out of range for every vocabulary and is
 /// reported as such (with `vocab_size`).
@@ -487,6 +504,26 @@ mod tests {
             err(parse_ids("[1.5]")),
             "invalid token id \"1.5\": not an integer"
         );
+        // Whole values written as floats are not integers, not "too large"; -0 has a sign.
+        for (input, why) in [
+            ("[1.0]", "\"1.0\": not an integer"),
+            ("[1e3]", "\"1000.0\": not an integer"),
+            ("[0.5]", "\"0.5\": not an integer"),
+            ("[-0]", "\"-0\": token ids are written without a sign"),
+            ("-0", "\"-0\": token ids are written without a sign"),
+            ("[-0.0]", "\"-0\": token ids are written without a sign"),
+            ("[-1.5]", "\"-1.5\": token ids cannot be negative"),
+            ("[-1e30]", "\"-1e+30\": token ids cannot be negative"),
+        ] {
+            assert_eq!(
+                err(parse_ids(input)),
+                format!("invalid token id {why}"),
+                "{input}"
+            );
+        }
+        // Beyond u64 (an integer serde_json keeps as a float) is still too large.
+        assert!(err(parse_ids("[18446744073709551616]")).contains("too large"));
+        assert!(err(parse_ids("[1e20]")).contains("too large"));
         assert!(err(parse_ids("[\"a\"]")).contains("found a string"));
         assert!(err(parse_ids("[1,")).starts_with("invalid JSON array of token ids"));
     }

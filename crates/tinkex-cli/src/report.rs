@@ -29,6 +29,15 @@ pub fn fail(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
     })
 }
 
+/// `err` with `hint` shown instead of any hint of its own (the message is unchanged).
+pub fn with_hint(err: anyhow::Error, hint: String) -> anyhow::Error {
+    // `message` leaves out the empty text of this context; `report` takes the first hint.
+    err.context(CliError {
+        message: String::new(),
+        hint: Some(hint),
+    })
+}
+
 /// A problem with the command line found only after parsing it (e.g. that the model has no
 /// default renderer): shown as clap shows usage errors, with the subcommand's usage line, exit
 /// code 2.
@@ -111,8 +120,9 @@ fn library_hint(e: &tinkex::Error) -> Option<String> {
                 .to_owned()
         }
         E::NotFound { .. } => LOCATIONS.to_owned(),
-        E::Offline { .. } => "drop --offline and unset HF_HUB_OFFLINE to download it, or pass a \
-                              local directory as MODEL"
+        E::Offline { .. } => "drop --offline and unset HF_HUB_OFFLINE to download it (or run \
+                              `tinkex cache prefetch MODEL` while online), or pass a local \
+                              directory as MODEL"
             .to_owned(),
         E::RevisionNotFound { repo, .. } => {
             format!("see the branches and tags of `{repo}` on its Hub page")
@@ -160,6 +170,21 @@ fn library_hint(e: &tinkex::Error) -> Option<String> {
                                         MODEL to resolve by name without the Tinker API"
             .to_owned(),
         E::Api { .. } => "pass --model MODEL to resolve by name without the Tinker API".to_owned(),
+        E::InvalidId { what, .. } if *what == "repo id" => {
+            "MODEL is a Hub repo id (`name` or `namespace/name`: letters, digits, `-`, `_`, `.`) \
+             or a local directory"
+                .to_owned()
+        }
+        E::InvalidId { .. } => "pass the id as the Tinker API gave it (`<session>:train:<n>` or \
+             `<session>:sample:<n>`)"
+            .to_owned(),
+        E::Integrity { .. } => "run the command again; if it keeps failing, a proxy or the Hub \
+                                serves a damaged file"
+            .to_owned(),
+        E::Locked { .. } => "another tinkex or huggingface_hub process is downloading the same \
+                             file; wait for it, or remove the lock file if it is gone"
+            .to_owned(),
+        E::TooManyRedirects { .. } => "check HF_ENDPOINT".to_owned(),
         E::UnknownRenderer { .. } => "pass --renderer with one of the renderers tinkex has; \
                                       `tinkex resolve MODEL --json` shows the model's recommended \
                                       ones"
@@ -173,12 +198,16 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
-    let hint = err.chain().find_map(|c| {
-        if let Some(e) = c.downcast_ref::<CliError>() {
-            e.hint.clone()
-        } else {
-            c.downcast_ref::<tinkex::Error>().and_then(library_hint)
-        }
+    // A hint given as context (`with_hint`) is not a link of the chain `chain()` can downcast.
+    let context_hint = err.downcast_ref::<CliError>().and_then(|e| e.hint.clone());
+    let hint = context_hint.or_else(|| {
+        err.chain().find_map(|c| {
+            if let Some(e) = c.downcast_ref::<CliError>() {
+                e.hint.clone()
+            } else {
+                c.downcast_ref::<tinkex::Error>().and_then(library_hint)
+            }
+        })
     });
     let mut text = format!("error: {}\n", message(err));
     if let Some(hint) = hint {
@@ -197,6 +226,7 @@ mod tests {
     fn message_dedupes_embedded_sources() {
         let io = io::Error::new(io::ErrorKind::NotFound, "gone");
         let e = tinkex::Error::Io {
+            op: tinkex::error::IoOp::Read,
             path: "x".into(),
             source: io,
         };
@@ -222,6 +252,10 @@ mod tests {
             h.as_deref(),
             Some("valid token ids for this tokenizer are 0 to 2")
         );
-        assert!(library_hint(&tinkex::Error::Engine("x".into())).is_none());
+        assert!(library_hint(&tinkex::Error::Engine {
+            message: "x".into(),
+            source: None,
+        })
+        .is_none());
     }
 }

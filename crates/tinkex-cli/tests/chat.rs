@@ -6,8 +6,7 @@
 //! no Tinker API key; only the bundled tokenizers, temporary directories and a loopback Tinker
 //! API stand-in.
 
-#[path = "../../tinkex/tests/support/tinker_server.rs"]
-mod tinker_server;
+use tinkex_testkit::tinker_server;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -22,14 +21,14 @@ const LLAMA_INSTRUCT: &str = "meta-llama/Llama-3.1-8B-Instruct";
 
 fn command(args: &[&str], hub_cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
+    // Hermetic: none of the developer's environment (HF_*, TINKEX_*, TINKER_*, HOME), only what
+    // the test sets; no prepared-tokenizer cache, and a home inside the test's temporary directory.
     cmd.args(args)
+        .env_clear()
+        .env("HOME", hub_cache.join("home"))
         .env("HF_HUB_OFFLINE", "1")
         .env("HF_HUB_CACHE", hub_cache)
-        .env("TINKEX_CACHE_DIR", "off")
-        .env_remove("TINKEX_NO_BUNDLED")
-        .env_remove("TINKER_API_KEY")
-        .env_remove("TINKER_BASE_URL")
-        .env_remove("RUST_BACKTRACE");
+        .env("TINKEX_CACHE_DIR", "off");
     cmd
 }
 
@@ -799,4 +798,43 @@ fn closed_stdout_is_not_an_error() {
     writer.join().unwrap();
     assert!(status.success(), "{status:?}, stderr: {err}");
     assert_eq!(err, "");
+}
+
+#[test]
+fn a_known_model_in_the_wrong_case_gets_a_suggestion() {
+    // No recommended renderer for the misspelt name: a usage error that names the right one.
+    let err = usage_error(
+        &run(&["chat", "prompt", "-m", "qwen/qwen3-8b"], b""),
+        "tinkex chat prompt",
+    );
+    assert!(
+        err.contains("did you mean Qwen/Qwen3-8B? (model names are case-sensitive)"),
+        "{err}"
+    );
+    // With --renderer the tokenizer fails to load (not in the empty cache, offline): the hint.
+    let err = user_error(&run(
+        &[
+            "chat",
+            "prompt",
+            "-m",
+            "qwen/qwen3-8b",
+            "--renderer",
+            "qwen3",
+        ],
+        b"",
+    ));
+    assert!(err.contains("\nhint: did you mean Qwen/Qwen3-8B?"), "{err}");
+    // An unknown name gets no suggestion.
+    let err = user_error(&run(
+        &[
+            "chat",
+            "prompt",
+            "-m",
+            "nobody/qwen3-8b",
+            "--renderer",
+            "qwen3",
+        ],
+        b"",
+    ));
+    assert!(!err.contains("did you mean"), "{err}");
 }

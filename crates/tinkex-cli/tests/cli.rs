@@ -20,13 +20,14 @@ const TINY_TOKENIZER: &str = r#"{"version":"1.0","truncation":null,"padding":nul
 
 fn command(args: &[&str], hub_cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
+    // Hermetic: none of the developer's environment (HF_*, TINKEX_*, TINKER_*, HOME), only what
+    // the test sets; no prepared-tokenizer cache, and a home inside the test's temporary directory.
     cmd.args(args)
+        .env_clear()
+        .env("HOME", hub_cache.join("home"))
         .env("HF_HUB_OFFLINE", "1")
         .env("HF_HUB_CACHE", hub_cache)
-        // Hermetic: no prepared-tokenizer cache in the user's home.
-        .env("TINKEX_CACHE_DIR", "off")
-        .env_remove("TINKEX_NO_BUNDLED")
-        .env_remove("RUST_BACKTRACE");
+        .env("TINKEX_CACHE_DIR", "off");
     cmd
 }
 
@@ -211,6 +212,7 @@ fn resolve_reports_the_tokenizer() {
             "model": LLAMA,
             "source": "model_name",
             "renderers": ["role_colon"],
+            "bundled": true,
         })
     );
 
@@ -219,10 +221,13 @@ fn resolve_reports_the_tokenizer() {
     assert_eq!(v["format"], "tiktoken");
     assert_eq!(v["rule"], "kimi");
     assert_eq!(v["model"], "moonshotai/Kimi-K2.5-Text-Only");
+    // Kimi is not bundled: it loads from the Hugging Face cache or the Hub.
+    assert_eq!(v["bundled"], false);
 
     let v = resolve_json(&[QWEN, "--tokenizer-id", "Qwen/Qwen3-8B-Base:abc"]);
     assert_eq!(v["tokenizer_id"], "Qwen/Qwen3-8B-Base");
     assert_eq!(v["rule"], "server_tokenizer_id");
+    assert_eq!(v["bundled"], true);
 
     let out = ok(run(&["resolve", "moonshotai/Kimi-K2.5-Text-Only"], b""));
     assert_eq!(
@@ -244,6 +249,7 @@ fn inkling_is_built_in() {
             "model": "thinkingmachines/Inkling",
             "source": "model_name",
             "renderers": ["tml_v0"],
+            "bundled": true,
         })
     );
     assert_eq!(
@@ -311,6 +317,7 @@ fn local_directory() {
     assert_eq!(v["tokenizer_id"], path);
     assert_eq!(v["rule"], "local_path");
     assert_eq!(v["revision"], Value::Null);
+    assert_eq!(v["bundled"], false);
     assert_eq!(
         ok(run(&["encode", "-m", path, "hello world hello"], b"")),
         "[0,1,0]\n"
@@ -527,4 +534,206 @@ fn decode_stream_pieces_join_to_the_decode() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn resolve_bundled_follows_tinkex_no_bundled() {
+    let hub = tempfile::tempdir().unwrap();
+    let out = command(&["resolve", QWEN, "--json"], hub.path())
+        .env("TINKEX_NO_BUNDLED", "1")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&ok(out)).unwrap();
+    assert_eq!(v["tokenizer_id"], QWEN);
+    assert_eq!(v["bundled"], false);
+}
+
+#[test]
+fn encode_and_count_take_the_same_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_text = "The quick brown fox.\nJumps over the lazy dog.\n";
+    let a = dir.path().join("a.txt");
+    std::fs::write(&a, a_text).unwrap();
+    let a = a.to_str().unwrap();
+
+    // --file reads the file for encode as the FILE argument does for count; --text is the text
+    // itself for both.
+    let a_ids = ids(&ok(run(
+        &["encode", "-m", QWEN, "--no-special-tokens", a_text],
+        b"",
+    )));
+    assert!(!a_ids.is_empty());
+    for args in [
+        &["encode", "-m", QWEN, "--no-special-tokens", "--file", a][..],
+        &[
+            "encode",
+            "-m",
+            QWEN,
+            "--no-special-tokens",
+            "--text",
+            a_text,
+        ],
+    ] {
+        assert_eq!(ids(&ok(run(args, b""))), a_ids, "{args:?}");
+    }
+    assert_eq!(
+        ids(&ok(run(
+            &["encode", "-m", QWEN, "--no-special-tokens", "--file", "-"],
+            a_text.as_bytes()
+        ))),
+        a_ids
+    );
+    let count_a = format!("{}\n", a_ids.len());
+    for args in [
+        &["count", "-m", QWEN, a][..],
+        &["count", "-m", QWEN, "--file", a],
+        &["count", "-m", QWEN, "--text", a_text],
+    ] {
+        assert_eq!(ok(run(args, b"")), count_a, "{args:?}");
+    }
+
+    // encode's argument is text even when it names a file: the path's own tokens, and a warning.
+    let out = run(&["encode", "-m", QWEN, "--no-special-tokens", a], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path_ids = ids(&ok(run(
+        &["encode", "-m", QWEN, "--no-special-tokens", "--text", a],
+        b"",
+    )));
+    assert_eq!(ids(&stdout(&out)), path_ids);
+    assert_ne!(path_ids, a_ids);
+    let warning = stderr(&out);
+    assert!(warning.starts_with("warning: "), "{warning}");
+    assert!(warning.contains("--file"), "{warning}");
+
+    // Text and a file at once is a usage error.
+    for args in [
+        &["encode", "-m", QWEN, "--file", a, "hi"][..],
+        &["encode", "-m", QWEN, "--text", "x", "hi"],
+        &["count", "-m", QWEN, "--text", "x", a],
+        &["encode", "-m", QWEN, "--jsonl", "--file", a],
+    ] {
+        assert_eq!(run(args, b"").status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn count_several_files_gives_a_line_each_and_a_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.txt");
+    let b = dir.path().join("b.txt");
+    std::fs::write(&a, "Hello world, hello again.\n").unwrap();
+    std::fs::write(&b, "Le renard brun saute par-dessus le chien paresseux 🦊").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let one = |file: &str| -> u64 {
+        ok(run(&["count", "-m", LLAMA, file], b""))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (na, nb) = (one(a), one(b));
+    let stdin_text = "from stdin";
+    let ns: u64 = ok(run(&["count", "-m", LLAMA], stdin_text.as_bytes()))
+        .trim()
+        .parse()
+        .unwrap();
+
+    let out = ok(run(
+        &["count", "-m", LLAMA, a, "-", "--file", b],
+        stdin_text.as_bytes(),
+    ));
+    assert_eq!(
+        out,
+        format!("{na}\t{a}\n{ns}\t-\n{nb}\t{b}\n{}\ttotal\n", na + ns + nb)
+    );
+
+    // A missing file stops the command, after the lines of the files before it.
+    let missing = dir.path().join("missing.txt");
+    let out = run(
+        &["count", "-m", LLAMA, a, missing.to_str().unwrap(), b],
+        b"",
+    );
+    let err = user_error(&out);
+    assert!(err.contains("missing.txt"), "{err}");
+    assert_eq!(stdout(&out), format!("{na}\t{a}\n"));
+}
+
+#[test]
+fn ids_written_as_floats_are_not_integers() {
+    for (input, expect) in [
+        ("[1.0]", "error: invalid token id \"1.0\": not an integer"),
+        (
+            "[1e3]",
+            "error: invalid token id \"1000.0\": not an integer",
+        ),
+        (
+            "[-0]",
+            "error: invalid token id \"-0\": token ids are written without a sign",
+        ),
+        ("1e3", "error: invalid token id \"1e3\": not an integer"),
+    ] {
+        let err = user_error(&run(&["decode", "-m", QWEN], input.as_bytes()));
+        assert!(err.starts_with(expect), "{input}: {err}");
+        assert!(!err.contains("too large"), "{input}: {err}");
+    }
+    let err = user_error(&run(
+        &["decode", "-m", QWEN, "--jsonl"],
+        b"{\"ids\": [9707, 2.0]}\n",
+    ));
+    assert!(
+        err.starts_with("error: line 1: invalid token id \"2.0\": not an integer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_known_model_in_the_wrong_case_gets_a_suggestion() {
+    let err = user_error(&run(&["encode", "-m", "qwen/qwen3-8b", "hi"], b""));
+    assert!(err.contains("qwen/qwen3-8b"), "{err}");
+    assert!(err.contains("\nhint: did you mean Qwen/Qwen3-8B?"), "{err}");
+    // An unknown name gets the usual hint, no suggestion.
+    let err = user_error(&run(&["encode", "-m", "nobody/qwen3-8b", "hi"], b""));
+    assert!(!err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn decode_gives_what_the_tokens_stand_for() {
+    // What `decode --help` says: Qwen3 normalises to NFC, Llama-3 cleans up spaces before
+    // punctuation; GPT-2 gives the text back byte for byte.
+    let cases = [
+        (QWEN, "e\u{301}te\u{301}", "\u{e9}t\u{e9}"),
+        (LLAMA, "Hello , world .", "Hello, world."),
+        (
+            "gpt2",
+            "Hello , world . e\u{301}",
+            "Hello , world . e\u{301}",
+        ),
+    ];
+    for (model, text, decoded) in cases {
+        let ids = ok(run(
+            &["encode", "-m", model, "--no-special-tokens", text],
+            b"",
+        ));
+        let out = ok(run(&["decode", "-m", model], ids.as_bytes()));
+        assert_eq!(out, decoded, "{model}: {text:?}");
+    }
+}
+
+#[test]
+fn closed_stdout_is_not_an_error_for_any_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "Hello world ".repeat(10_000)).unwrap();
+    let file = file.to_str().unwrap();
+    let ids = "9707 1879 ".repeat(100_000).into_bytes();
+    closed_stdout(&["decode", "-m", QWEN], ids.clone());
+    closed_stdout(&["decode", "-m", QWEN, "--stream"], ids);
+    closed_stdout(
+        &["decode", "-m", QWEN, "--jsonl"],
+        "{\"ids\": [9707, 1879]}\n".repeat(50_000).into_bytes(),
+    );
+    closed_stdout(&["count", "-m", QWEN, file, file, file], Vec::new());
+    closed_stdout(&["count", "-m", QWEN, "--text", "hi"], Vec::new());
+    closed_stdout(&["encode", "-m", QWEN, "--file", file], Vec::new());
+    closed_stdout(&["resolve", QWEN, "--json"], Vec::new());
+    closed_stdout(&["cache", "list"], Vec::new());
 }

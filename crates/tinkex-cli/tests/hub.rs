@@ -2,8 +2,7 @@
 //! once, offline encoding from the cache, `cache list|rm|prefetch`, and the gated / missing /
 //! offline errors as the user sees them.
 
-#[path = "../../tinkex/tests/support/hub_server.rs"]
-mod hub_server;
+use tinkex_testkit::hub_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,8 +21,11 @@ fn tiny() -> Vec<u8> {
 
 /// GPT-2's tokenizer.json (~1.3 MB), from the library's bundled copy.
 fn gpt2() -> Vec<u8> {
-    let bundled = tinkex::source::bundled("gpt2").expect("gpt2 is bundled");
-    bundled.files().unwrap().main.into_owned()
+    let zst = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tinkex/bundled/gpt2/tokenizer.json.zst"),
+    )
+    .unwrap();
+    zstd::decode_all(&zst[..]).unwrap()
 }
 
 struct Env {
@@ -44,6 +46,7 @@ fn env() -> Env {
 fn command(e: &Env, endpoint: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
     cmd.args(args)
+        .env_clear() // hermetic: only the variables set here
         .env("HF_HUB_CACHE", &e.hub)
         .env("HF_HOME", &e.home)
         .env("HF_ENDPOINT", endpoint)
@@ -220,6 +223,12 @@ fn encode_downloads_on_first_use_and_cache_list_rm() {
         "acme/tiny: removed 2 files, 2 blobs (3.4 KB)\n"
     );
     assert!(!e.hub.join("models--acme--tiny").exists());
+    // The blobs' lock files went with them.
+    assert!(
+        files_under(&e.hub.join(".locks")).is_empty(),
+        "{:?}",
+        files_under(&e.hub)
+    );
     assert_eq!(
         ok(&run(&e, &server.url, &["cache", "rm", "acme/tiny"])),
         "acme/tiny: nothing cached\n"
@@ -227,6 +236,49 @@ fn encode_downloads_on_first_use_and_cache_list_rm() {
     assert_eq!(
         ok(&run(&e, &server.url, &["cache", "list", "--json"])),
         "[]\n"
+    );
+}
+
+#[test]
+fn cache_prefetch_loads_with_the_commands_config() {
+    let server = HubServer::start();
+    server.add_repo("acme/tiny", RepoSpec::tokenizer(&tiny(), None, COMMIT));
+    let e = env();
+    let prepared = e.home.join("prepared");
+    let prefetch = |endpoint: &str, args: &[&str]| {
+        command(&e, endpoint, args)
+            .env("TINKEX_CACHE_DIR", &prepared)
+            .output()
+            .expect("run tinkex")
+    };
+    let line = ok(&prefetch(&server.url, &["cache", "prefetch", "acme/tiny"]));
+    assert!(line.starts_with(&format!("acme/tiny@{COMMIT} ")), "{line}");
+    // The check that the snapshot loads went through the command's prepared store.
+    assert!(
+        !files_under(&prepared).is_empty(),
+        "nothing in the prepared store {}",
+        prepared.display()
+    );
+    // Offline, with no Hub at all: the cached snapshot, checked the same way.
+    let offline = ok(&prefetch(
+        "http://127.0.0.1:9",
+        &["--offline", "cache", "prefetch", "acme/tiny"],
+    ));
+    assert_eq!(offline, line);
+}
+
+#[test]
+fn a_bad_timeout_variable_is_a_warning() {
+    let e = env();
+    let out = command(&e, "http://127.0.0.1:9", &["resolve", "gpt2"])
+        .env("HF_HUB_ETAG_TIMEOUT", "abc")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("warning: HF_HUB_ETAG_TIMEOUT=\"abc\"")),
+        "stderr: {err}"
     );
 }
 
@@ -280,4 +332,24 @@ fn errors_say_what_to_do() {
         &["encode", "--model", "acme/other", "hi"],
     ));
     assert!(err.contains("cannot reach"), "{err}");
+}
+
+#[test]
+fn a_malformed_model_name_is_refused_before_any_request() {
+    let server = HubServer::start();
+    let e = env();
+    let err = user_error(&run(
+        &e,
+        &server.url,
+        &["encode", "--model", "a#b/c?d", "hi"],
+    ));
+    assert!(
+        err.contains("invalid repo id `a#b/c?d`") && err.contains("`#` is not allowed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("HF_ENDPOINT"),
+        "the endpoint is not to blame: {err}"
+    );
+    assert!(server.log().is_empty(), "{:?}", server.log());
 }

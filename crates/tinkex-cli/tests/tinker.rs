@@ -1,8 +1,7 @@
 //! `--training-model-id` / `--sampler-id` against the loopback Tinker API stand-in
-//! (crates/tinkex/tests/support/tinker_server.rs), offline with the bundled tokenizers.
+//! (crates/tinkex-testkit/src/tinker_server.rs), offline with the bundled tokenizers.
 
-#[path = "../../tinkex/tests/support/tinker_server.rs"]
-mod tinker_server;
+use tinkex_testkit::tinker_server;
 
 use std::process::{Command, Output};
 
@@ -13,6 +12,7 @@ fn tinkex(base_url: &str, key: Option<&str>, args: &[&str]) -> Output {
     let hub = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinkex"));
     cmd.args(args)
+        .env_clear() // hermetic: only the variables set here
         .env("TINKER_BASE_URL", base_url)
         .env("TINKEX_CACHE_DIR", "off")
         .env("HF_HUB_OFFLINE", "1")
@@ -246,4 +246,29 @@ fn fallback_model_is_used_when_get_info_fails_and_says_so() {
         ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn a_bad_base_url_or_sampler_id_fails_at_once_without_a_request() {
+    let server = TinkerServer::start();
+    let o = tinkex(
+        "not-a-url",
+        Some("tml-cli"),
+        &["resolve", "--training-model-id", "s:train:0", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: invalid configuration TINKER_BASE_URL"),
+        "{err}"
+    );
+    let o = tinkex(
+        &server.url,
+        Some("tml-cli"),
+        &["resolve", "--sampler-id", "bad id", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("invalid sampler id `bad id`"), "{err}");
+    assert!(server.log().is_empty(), "{:?}", server.log());
 }

@@ -64,8 +64,7 @@ fn child_load(engine: &str, name: &str) {
             // As the library loads by default: through the prepared-tokenizer cache.
             let store = common::manifest_dir().join("../../target/bench-prepared");
             let config = tinkex::Config::default().with_prepared_cache(Some(store));
-            let files = tinkex::source::local(&dir).unwrap();
-            let t = tinkex::Tokenizer::from_files_with(files, name.into(), None, &config).unwrap();
+            let t = tinkex::Tokenizer::from_path_with(&dir, &config).unwrap();
             black_box(t.vocab_size());
             std::mem::forget(t);
         }

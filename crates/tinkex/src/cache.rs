@@ -1,4 +1,10 @@
-//! The process-wide tokenizer registry: load once, share `Arc` handles, single-flight.
+//! The in-memory *registry* of loaded tokenizers: load once, share `Arc` handles, single-flight.
+//!
+//! Not to be confused with the two caches on disk: the *Hugging Face cache* the files are
+//! downloaded into ([`crate::hub`], [`Config::hub_cache`]) and tinkex's *prepared store* of
+//! prepared tokenizers ([`Config::prepared_cache`]). A [`TokenizerCache`] is built with an
+//! explicit [`Config`]; the process-wide one behind [`crate::tokenizer::get_or_load_tokenizer`]
+//! is [`TokenizerCache::global`].
 //!
 //! Keyed by the resolved tokenizer (repo id + revision, or canonical local path). N threads asking
 //! for one cold key run its loader once; the others wait for that result. A failed load is not
@@ -21,6 +27,7 @@ use crate::tokenizer::Tokenizer;
 
 /// What a cached tokenizer is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CacheKey {
     /// A Hub tokenizer: repo id and revision (`None` = the default branch).
     Hub {
@@ -60,8 +67,9 @@ pub struct CacheStats {
     pub entries: usize,
 }
 
-/// A tokenizer registry. Most code uses the process-wide one through the functions in
-/// [`crate::tokenizer`]; build your own for an explicit [`Config`].
+/// An in-memory tokenizer registry (see the module docs for the name). Most code uses the
+/// process-wide one through the functions in [`crate::tokenizer`]; build your own for an
+/// explicit [`Config`].
 pub struct TokenizerCache {
     config: Config,
     observer: Option<Arc<crate::hub::Observer>>,
@@ -97,6 +105,20 @@ impl ResolveContext for Ctx<'_> {
     }
 }
 
+/// The Hub repo ids whose tokenizer this build carries (feature `bundled`), e.g.
+/// `Qwen/Qwen3-8B`: loading them reads no file when [`Config::use_bundled`] is on.
+///
+/// ```
+/// let names: Vec<&str> = tinkex::cache::bundled_models().collect();
+/// # #[cfg(feature = "bundled")]
+/// assert!(names.contains(&"Qwen/Qwen3-8B"));
+/// ```
+pub fn bundled_models() -> impl Iterator<Item = &'static str> {
+    source::BUNDLED
+        .iter()
+        .flat_map(|b| b.repo_ids.iter().copied())
+}
+
 impl TokenizerCache {
     /// An empty cache with `config`.
     pub fn new(config: Config) -> Self {
@@ -112,12 +134,6 @@ impl TokenizerCache {
             misses: AtomicU64::new(0),
             load_nanos: AtomicU64::new(0),
         }
-    }
-
-    /// The process-wide cache, configured by [`Config::from_env`] on first use.
-    pub fn global() -> &'static TokenizerCache {
-        static GLOBAL: OnceLock<TokenizerCache> = OnceLock::new();
-        GLOBAL.get_or_init(|| TokenizerCache::new(Config::from_env()))
     }
 
     /// Sends download progress, retries and warnings of Hub downloads to `observer`.
@@ -185,10 +201,7 @@ impl TokenizerCache {
                 })
             }
             Resolution::Hub { spec, .. } => {
-                let bundled = (self.config.use_bundled && spec.revision.is_none())
-                    .then(|| source::bundled(&spec.tokenizer_id))
-                    .flatten();
-                if let Some(b) = bundled {
+                if let Some(b) = self.bundled_copy(spec) {
                     return self.get_or_load_with(CacheKey::Bundled(b.name), || {
                         Tokenizer::from_bundled_with(b, &self.config)
                     });
@@ -209,6 +222,27 @@ impl TokenizerCache {
                 })
             }
         }
+    }
+
+    /// Whether loading `resolution` through this cache reads no file: the tokenizer is a
+    /// built-in one, or the bundled copy of a Hub tokenizer at its default revision (when
+    /// [`Config::use_bundled`] is on). Other resolutions read local, cached or downloaded files.
+    pub fn is_bundled(&self, resolution: &Resolution) -> bool {
+        match resolution {
+            Resolution::Builtin { name, .. } => source::builtin(name).is_some(),
+            Resolution::Hub { spec, .. } => self.bundled_copy(spec).is_some(),
+            _ => false,
+        }
+    }
+
+    /// The bundled copy this cache loads for `spec` instead of the Hub's files, if any.
+    fn bundled_copy(
+        &self,
+        spec: &resolve::TokenizerSpec,
+    ) -> Option<&'static source::BundledTokenizer> {
+        (self.config.use_bundled && spec.revision.is_none())
+            .then(|| source::bundled(&spec.tokenizer_id))
+            .flatten()
     }
 
     /// The single-flight core: the cached value for `key`, or `loader`'s result, run by exactly

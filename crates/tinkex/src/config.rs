@@ -171,49 +171,94 @@ fn truthy(v: &str) -> bool {
     )
 }
 
+/// A variable [`Config::from_env_checked`] could not use: it kept its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigWarning {
+    /// The variable, e.g. `HF_HUB_ETAG_TIMEOUT`.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// What is wrong and what was used instead.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}: {}", self.name, self.value, self.message)
+    }
+}
+
 impl Config {
-    /// Reads the configuration from the environment variables documented on this module.
+    /// Reads the configuration from the environment variables documented on this module. A
+    /// variable with a value it cannot use keeps its default; [`Config::from_env_checked`] also
+    /// says which.
     pub fn from_env() -> Self {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_env_checked().0
+    }
+
+    /// [`Config::from_env`], with a warning for each variable whose value was not usable (e.g.
+    /// `HF_HUB_ETAG_TIMEOUT=abc`), for the caller to show.
+    pub fn from_env_checked() -> (Self, Vec<ConfigWarning>) {
+        Self::from_lookup_checked(|k| std::env::var(k).ok())
     }
 
     /// Like [`Config::from_env`], with the variables supplied by `var` (for tests and embedding).
     /// A token file named by `HF_TOKEN_PATH` (or `$HF_HOME/token`) is read here too; a
     /// timeout that is not a positive number of seconds keeps its default.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
+        Self::from_lookup_checked(var).0
+    }
+
+    /// [`Config::from_lookup`] with the warnings of [`Config::from_env_checked`].
+    pub fn from_lookup_checked(var: impl Fn(&str) -> Option<String>) -> (Self, Vec<ConfigWarning>) {
         let raw = var;
         // An empty variable counts as unset (as huggingface_hub treats them), except where noted.
         let var = |k: &str| raw(k).filter(|v| !v.is_empty());
+        let mut warnings = Vec::new();
+        // One chain for everything under the Hugging Face home (huggingface_hub's HF_HOME):
+        // $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface.
+        let xdg_cache = var(ENV_XDG_CACHE_HOME)
+            .map(PathBuf::from)
+            .or_else(|| var(ENV_HOME).map(|h| PathBuf::from(h).join(".cache")));
+        let hf_home = var(ENV_HF_HOME)
+            .map(PathBuf::from)
+            .or_else(|| xdg_cache.as_ref().map(|c| c.join("huggingface")));
         let prepared_cache = match raw(ENV_TINKEX_CACHE_DIR) {
             Some(v) if v.is_empty() || v.eq_ignore_ascii_case("off") => None,
             Some(v) => Some(PathBuf::from(v)),
-            None => var(ENV_XDG_CACHE_HOME)
-                .map(|x| PathBuf::from(x).join("tinkex"))
-                .or_else(|| var(ENV_HOME).map(|h| PathBuf::from(h).join(".cache").join("tinkex"))),
+            None => xdg_cache.as_ref().map(|c| c.join("tinkex")),
         };
         let defaults = Config::default();
-        // huggingface_hub's HF_HOME: $HF_HOME, else $XDG_CACHE_HOME/huggingface, else
-        // ~/.cache/huggingface.
-        let hf_home = var(ENV_HF_HOME).map(PathBuf::from).or_else(|| {
-            var(ENV_XDG_CACHE_HOME)
-                .map(|x| PathBuf::from(x).join("huggingface"))
-                .or_else(|| {
-                    var(ENV_HOME).map(|h| PathBuf::from(h).join(".cache").join("huggingface"))
-                })
-        });
         let token = var(ENV_HF_TOKEN).and_then(Token::new).or_else(|| {
             let path = var(ENV_HF_TOKEN_PATH)
                 .map(PathBuf::from)
                 .or_else(|| hf_home.as_ref().map(|h| h.join("token")))?;
             std::fs::read_to_string(path).ok().and_then(Token::new)
         });
-        let seconds = |name: &str, default: Duration| {
-            var(name)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .map(Duration::from_secs_f64)
-                .unwrap_or(default)
+        let mut seconds = |name: &str, default: Duration| {
+            let v = var(name)?;
+            let parsed = v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= u64::MAX as f64);
+            if parsed.is_none() {
+                warnings.push(ConfigWarning {
+                    name: name.to_owned(),
+                    value: v.clone(),
+                    message: format!(
+                        "not a positive number of seconds; using the default, {} s",
+                        default.as_secs_f64()
+                    ),
+                });
+            }
+            parsed.map(Duration::from_secs_f64)
         };
+        let metadata_timeout = seconds(ENV_HF_HUB_ETAG_TIMEOUT, defaults.metadata_timeout)
+            .unwrap_or(defaults.metadata_timeout);
+        let download_timeout = seconds(ENV_HF_HUB_DOWNLOAD_TIMEOUT, defaults.download_timeout)
+            .unwrap_or(defaults.download_timeout);
         let endpoint = var(ENV_HF_ENDPOINT)
             .map(|e| e.trim().trim_end_matches('/').to_owned())
             .filter(|e| !e.is_empty())
@@ -221,29 +266,19 @@ impl Config {
         let hub_cache = var(ENV_HF_HUB_CACHE)
             .or_else(|| var(ENV_HUGGINGFACE_HUB_CACHE))
             .map(PathBuf::from)
-            .or_else(|| var(ENV_HF_HOME).map(|h| PathBuf::from(h).join("hub")))
-            .or_else(|| {
-                var(ENV_XDG_CACHE_HOME).map(|x| PathBuf::from(x).join("huggingface").join("hub"))
-            })
-            .or_else(|| {
-                var(ENV_HOME).map(|h| {
-                    PathBuf::from(h)
-                        .join(".cache")
-                        .join("huggingface")
-                        .join("hub")
-                })
-            });
-        Config {
+            .or_else(|| hf_home.as_ref().map(|h| h.join("hub")));
+        let config = Config {
             offline: var(ENV_HF_HUB_OFFLINE).is_some_and(|v| truthy(&v)),
             use_bundled: !var(ENV_TINKEX_NO_BUNDLED).is_some_and(|v| truthy(&v)),
             hub_cache,
             prepared_cache,
             endpoint,
             token,
-            metadata_timeout: seconds(ENV_HF_HUB_ETAG_TIMEOUT, defaults.metadata_timeout),
-            download_timeout: seconds(ENV_HF_HUB_DOWNLOAD_TIMEOUT, defaults.download_timeout),
+            metadata_timeout,
+            download_timeout,
             retry: defaults.retry,
-        }
+        };
+        (config, warnings)
     }
 
     /// Sets [`Config::offline`].
@@ -369,6 +404,31 @@ mod tests {
         ]);
         assert_eq!(c.metadata_timeout, Duration::from_millis(2500));
         assert_eq!(c.download_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_bad_timeout_is_a_warning_naming_the_variable() {
+        let (c, warnings) = Config::from_lookup_checked(|k| {
+            (k == ENV_HF_HUB_ETAG_TIMEOUT)
+                .then(|| "abc".to_owned())
+                .or_else(|| (k == ENV_HF_HUB_DOWNLOAD_TIMEOUT).then(|| "-1".to_owned()))
+        });
+        assert_eq!(c.metadata_timeout, Duration::from_secs(10));
+        assert_eq!(c.download_timeout, Duration::from_secs(10));
+        let names: Vec<&str> = warnings.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [ENV_HF_HUB_ETAG_TIMEOUT, ENV_HF_HUB_DOWNLOAD_TIMEOUT]
+        );
+        assert!(
+            warnings[0].to_string().contains("\"abc\""),
+            "{}",
+            warnings[0]
+        );
+        let (_, none) = Config::from_lookup_checked(|k| {
+            (k == ENV_HF_HUB_ETAG_TIMEOUT).then(|| " 2.5 ".to_owned())
+        });
+        assert!(none.is_empty(), "{none:?}");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+/// The cause an [`Error`] keeps from a parser or engine, as `std::error::Error::source` gives it
+/// (a boxed error, so no pinned dependency's error type is part of the API).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong in tinkex.
 ///
 /// The enum is `#[non_exhaustive]`: match the variants you handle and keep a `_` arm.
@@ -78,9 +82,11 @@ pub enum Error {
         message: String,
     },
 
-    /// Reading a file or directory failed.
-    #[error("cannot read {}: {source}", path.display())]
+    /// A file-system operation failed: which one, on which path.
+    #[error("cannot {op} {}: {source}", path.display())]
     Io {
+        /// What was being done.
+        op: IoOp,
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
@@ -95,6 +101,10 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         message: String,
+        /// The parser's own error (e.g. `serde_json`'s, with its line and column), when one
+        /// reported it; its text is already in `message`.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The files are well-formed but describe something this build cannot reproduce exactly.
@@ -122,8 +132,14 @@ pub enum Error {
     InvalidInput(String),
 
     /// The tokenizer engine failed while encoding or decoding.
-    #[error("tokenizer engine error: {0}")]
-    Engine(String),
+    #[error("tokenizer engine error: {message}")]
+    Engine {
+        /// What the engine said.
+        message: String,
+        /// The engine's own error, when it gave one (its text is `message`).
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// A Tinker API call failed: the server refused it, answered something unusable, could not
     /// be reached (after the retries of [`crate::client::RetryConfig`]), or a future failed.
@@ -156,6 +172,51 @@ pub enum Error {
         available: String,
     },
 
+    /// A downloaded file is not what the Hub announced (its size, or its digest: the sha256 of
+    /// an LFS file, the git blob sha1 of a small one), twice in a row; nothing was kept.
+    #[error("{file} from {url} is corrupt: {found}, expected {expected} (downloaded twice, discarded both times)")]
+    Integrity {
+        /// The file in the repo.
+        file: String,
+        /// Where it was downloaded from.
+        url: String,
+        /// What the Hub announced (`sha256 …`, `git-sha1 …`, `N bytes`).
+        expected: String,
+        /// What arrived.
+        found: String,
+    },
+
+    /// A request was redirected more times than tinkex follows.
+    #[error("too many redirects (more than {limit}) from {url}")]
+    TooManyRedirects {
+        /// The last URL requested.
+        url: String,
+        /// The number of redirects followed.
+        limit: u32,
+    },
+
+    /// A repo id, file name or id given to a client is malformed; nothing was requested.
+    #[error("invalid {what} `{value}`: {reason}")]
+    InvalidId {
+        /// What kind of id (`repo id`, `sampler id`, `model id`).
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+
+    /// Another process holds the lock on a file being written and did not release it in time.
+    #[error("{} is locked{}; gave up after {:.0} s (remove the lock file if that process is gone)", path.display(), holder.as_deref().map(|h| format!(" by {h}")).unwrap_or_default(), waited.as_secs_f64())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, as the holder wrote it in the lock file (`pid 1234`), when known.
+        holder: Option<String>,
+        /// How long tinkex waited.
+        waited: std::time::Duration,
+    },
+
     /// An environment variable or configuration value is invalid.
     #[error("invalid configuration {name}: {message}")]
     Config {
@@ -185,17 +246,77 @@ fn auth_message(repo: &str, token_sent: bool) -> String {
 }
 
 impl Error {
+    /// `path` is malformed: `message` says how.
     pub(crate) fn parse(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         Error::Parse {
             path: path.into(),
             message: message.to_string(),
+            source: None,
         }
     }
 
+    /// `path` is malformed, as the parser's error `source` says (kept as the error's source).
+    pub(crate) fn parse_source(
+        path: impl Into<PathBuf>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Parse {
+            path: path.into(),
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The engine failed with `message` and no error value of its own.
+    pub(crate) fn engine(message: impl Into<String>) -> Self {
+        Error::Engine {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failed read of `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::io_op(IoOp::Read, path, source)
+    }
+
+    /// A failed `op` on `path`.
+    pub(crate) fn io_op(op: IoOp, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
+            op,
             path: path.into(),
             source,
         }
+    }
+}
+
+/// The file-system operation an [`Error::Io`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IoOp {
+    /// Reading a file, its metadata or a directory.
+    Read,
+    /// Writing (or syncing) a file.
+    Write,
+    /// Creating a file, directory or link.
+    Create,
+    /// Renaming a file into place.
+    Rename,
+    /// Removing a file or directory.
+    Remove,
+    /// Taking a file lock.
+    Lock,
+}
+
+impl std::fmt::Display for IoOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IoOp::Read => "read",
+            IoOp::Write => "write",
+            IoOp::Create => "create",
+            IoOp::Rename => "rename into",
+            IoOp::Remove => "remove",
+            IoOp::Lock => "lock",
+        })
     }
 }

@@ -56,6 +56,7 @@ use crate::{Error, Result};
 
 /// File format of a tokenizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TokenizerFormat {
     /// A Hugging Face `tokenizer.json` (plus `tokenizer_config.json`).
     TokenizerJson,
@@ -87,6 +88,7 @@ impl fmt::Display for TokenizerFormat {
 /// `moonshotai/Kimi-K2.5/foo` goes through [`Rule::StripVariant`] but reports [`Rule::Kimi`],
 /// and so does a server tokenizer id that is a Kimi id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Rule {
     /// Rule 1: a name the user registered.
     Registered,
@@ -155,6 +157,7 @@ impl TokenizerSpec {
 
 /// What resolution decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Resolution {
     /// Rule 1: a registered tokenizer; `name` is the exact registered string that matched
     /// (the model name, or the server tokenizer id).

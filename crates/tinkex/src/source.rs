@@ -1,16 +1,19 @@
-//! Where a tokenizer's files come from: the bundled lineup, a local directory or file.
+//! Locating a tokenizer's files: the bundled lineup, a local directory or file, the Hugging
+//! Face cache, else a download through [`crate::hub`] (unless offline). Internal: the public
+//! ways in are [`crate::Tokenizer::from_path`] and the registry ([`crate::cache`]).
 //!
-//! A source yields the raw file contents; [`crate::load`] turns them into an engine.
+//! A source yields the raw file contents; `crate::load` turns them into an engine.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fs::{read, read_optional};
 use crate::resolve::TokenizerFormat;
 
 /// The raw files of one tokenizer.
 #[derive(Debug)]
-pub struct TokenizerFiles {
+pub(crate) struct TokenizerFiles {
     /// Where they came from (a directory, or `bundled:<name>`), for error messages.
     pub origin: PathBuf,
     /// The format.
@@ -25,7 +28,7 @@ pub struct TokenizerFiles {
 
 /// One tokenizer compiled into the library.
 #[derive(Debug)]
-pub struct BundledTokenizer {
+pub(crate) struct BundledTokenizer {
     /// Short name (the directory under `bundled/`).
     pub name: &'static str,
     /// Every tokenizer repo id this tokenizer serves, after resolution (none for a built-in
@@ -58,15 +61,17 @@ pub(crate) enum BundledContents {
     },
 }
 
+/// The files come from one data crate per tokenizer (`bundled/<name>/`, e.g.
+/// `tinkex-bundled-qwen3`), so that no published crate is over crates.io's size limit.
 #[cfg(feature = "bundled")]
 macro_rules! bundled {
-    ($name:literal, [$($id:literal),+ $(,)?]) => {
+    ($name:literal, $data:ident, [$($id:literal),+ $(,)?]) => {
         BundledTokenizer {
             name: $name,
             repo_ids: &[$($id),+],
             contents: BundledContents::TokenizerJson {
-                tokenizer_json_zst: include_bytes!(concat!("../bundled/", $name, "/tokenizer.json.zst")),
-                config: include_bytes!(concat!("../bundled/", $name, "/tokenizer_config.json")),
+                tokenizer_json_zst: $data::TOKENIZER_JSON_ZST,
+                config: $data::TOKENIZER_CONFIG_JSON,
             },
         }
     };
@@ -77,13 +82,18 @@ macro_rules! bundled {
 /// built-in tokenizers resolution names directly ([`crate::resolve::Resolution::Builtin`]).
 /// Files and their provenance: `bundled/PROVENANCE.md`.
 #[cfg(feature = "bundled")]
-pub static BUNDLED: &[BundledTokenizer] = &[
+pub(crate) static BUNDLED: &[BundledTokenizer] = &[
     // HF `gpt2` / `openai-community/gpt2`.
-    bundled!("gpt2", ["gpt2", "openai-community/gpt2"]),
+    bundled!(
+        "gpt2",
+        tinkex_bundled_gpt2,
+        ["gpt2", "openai-community/gpt2"]
+    ),
     // Qwen3 family (cookbook model_info.py lineup): same tokenizer.json / config across sizes,
     // the 2507 instruct releases and the VL models.
     bundled!(
         "qwen3",
+        tinkex_bundled_qwen3,
         [
             "Qwen/Qwen3-8B",
             "Qwen/Qwen3-0.6B",
@@ -114,62 +124,90 @@ pub static BUNDLED: &[BundledTokenizer] = &[
     // What Tinker uses for every `meta-llama/Llama-3*` model (resolution rule 5).
     bundled!(
         "llama3_1",
+        tinkex_bundled_llama3_1,
         ["thinkingmachineslabinc/meta-llama-3-instruct-tokenizer"]
     ),
     // DeepSeek-V3: ids 128798/128799 are placeholders.
     bundled!(
         "deepseek_v3",
+        tinkex_bundled_deepseek_v3,
         ["deepseek-ai/DeepSeek-V3", "deepseek-ai/DeepSeek-V3-Base"]
     ),
     // DeepSeek-V3.1 (the Tinker model): `<think>` / `</think>` are single tokens.
     bundled!(
         "deepseek_v3_1",
+        tinkex_bundled_deepseek_v3_1,
         [
             "deepseek-ai/DeepSeek-V3.1",
             "deepseek-ai/DeepSeek-V3.1-Base"
         ]
     ),
     // gpt-oss (o200k_harmony).
-    bundled!("gpt_oss", ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+    bundled!(
+        "gpt_oss",
+        tinkex_bundled_gpt_oss,
+        ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]
+    ),
     // Inkling (`thinkingmachines/Inkling*`, resolution rule 8): o200k_base's ranks and pattern
     // plus 60 special tokens, as tml-renderers' `O200kBaseChatTokenizer`. No Hub repo.
     BundledTokenizer {
         name: O200K_BASE_CHAT,
         repo_ids: &[],
         contents: BundledContents::Encoding {
-            ranks_zst: include_bytes!("../bundled/o200k_base_chat/o200k_base.tiktoken.zst"),
-            special_tokens: include_bytes!("../bundled/o200k_base_chat/special_tokens.json"),
-            pattern: crate::load::tiktoken::TiktokenEngine::O200K_PATTERN,
+            ranks_zst: tinkex_bundled_o200k_base_chat::O200K_BASE_TIKTOKEN_ZST,
+            special_tokens: tinkex_bundled_o200k_base_chat::SPECIAL_TOKENS_JSON,
+            pattern: O200K_PATTERN,
         },
     },
 ];
 
+/// o200k_base's split pattern: the `|`-join of the seven alternatives of tiktoken's
+/// `o200k_base` `pat_str` (the same string as tiktoken-rs 0.12.1's `O200K_BASE_PAT_STR`). Data
+/// of the built-in encoding, so it lives beside the table that uses it.
+#[cfg_attr(not(feature = "bundled"), allow(dead_code))]
+pub(crate) const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"\p{N}{1,3}",
+    "|",
+    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+    "|",
+    r"\s*[\r\n]+",
+    "|",
+    r"\s+(?!\S)",
+    "|",
+    r"\s+",
+);
+
 /// The name of Inkling's tokenizer, a built-in one ([`builtin`]).
-pub const O200K_BASE_CHAT: &str = "o200k_base_chat";
+#[cfg(feature = "bundled")]
+pub(crate) const O200K_BASE_CHAT: &str = "o200k_base_chat";
 
 /// Without the `bundled` feature nothing is compiled in.
 #[cfg(not(feature = "bundled"))]
-pub static BUNDLED: &[BundledTokenizer] = &[];
+pub(crate) static BUNDLED: &[BundledTokenizer] = &[];
 
 /// The bundled copy of the Hub tokenizer `repo_id`, if any (exact match).
-pub fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
+pub(crate) fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
     BUNDLED.iter().find(|b| b.repo_ids.contains(&repo_id))
 }
 
 /// The compiled-in tokenizer called `name` (e.g. [`O200K_BASE_CHAT`]), if this build has it
 /// (feature `bundled`).
-pub fn builtin(name: &str) -> Option<&'static BundledTokenizer> {
+pub(crate) fn builtin(name: &str) -> Option<&'static BundledTokenizer> {
     BUNDLED.iter().find(|b| b.name == name)
 }
 
 impl BundledTokenizer {
     /// `bundled:<name>`, the origin its errors name.
-    pub fn origin(&self) -> PathBuf {
+    pub(crate) fn origin(&self) -> PathBuf {
         PathBuf::from(format!("bundled:{}", self.name))
     }
 
     /// The name a loaded instance reports: the first repo id it serves, else its own name.
-    pub fn display_name(&self) -> &'static str {
+    pub(crate) fn display_name(&self) -> &'static str {
         self.repo_ids.first().copied().unwrap_or(self.name)
     }
 
@@ -179,7 +217,7 @@ impl BundledTokenizer {
 
     /// The compiled-in bytes: the compressed main file (`tokenizer.json`, or the rank file)
     /// and the side file (`tokenizer_config.json`, or the special-token list).
-    pub fn compressed(&self) -> (&'static [u8], &'static [u8]) {
+    pub(crate) fn compressed(&self) -> (&'static [u8], &'static [u8]) {
         match self.contents {
             BundledContents::TokenizerJson {
                 tokenizer_json_zst,
@@ -196,7 +234,7 @@ impl BundledTokenizer {
     /// Decompresses the files of a bundled Hugging Face tokenizer. A built-in encoding
     /// (`o200k_base_chat`) has no such files: [`Error::Unsupported`] (load it by a model name
     /// that resolves to it).
-    pub fn files(&self) -> Result<TokenizerFiles> {
+    pub(crate) fn files(&self) -> Result<TokenizerFiles> {
         let origin = self.origin();
         match self.contents {
             BundledContents::TokenizerJson {
@@ -204,7 +242,7 @@ impl BundledTokenizer {
                 config,
             } => {
                 let main = decompress(tokenizer_json_zst)
-                    .map_err(|e| Error::parse(origin.join("tokenizer.json.zst"), e))?;
+                    .map_err(|e| Error::parse_source(origin.join("tokenizer.json.zst"), e))?;
                 Ok(TokenizerFiles {
                     origin,
                     format: TokenizerFormat::TokenizerJson,
@@ -223,23 +261,12 @@ impl BundledTokenizer {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
-}
-
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
 /// Names of the side files that may carry a tiktoken split pattern (`pat_str`).
-pub const TIKTOKEN_EXTRA_FILES: &[&str] = &["tiktoken_config.json", "kimi_style.json"];
+pub(crate) const TIKTOKEN_EXTRA_FILES: &[&str] = &["tiktoken_config.json", "kimi_style.json"];
 
-/// The format [`local`] picks for a directory or file, without reading it: a directory holding
-/// `tiktoken.model` and no `tokenizer.json`, or a `*.model` / `*.tiktoken` file, is tiktoken.
+/// The format [`Tokenizer::from_path`](crate::Tokenizer::from_path) picks for a directory or
+/// file, without reading it: a directory holding `tiktoken.model` and no `tokenizer.json`, or a
+/// `*.model` / `*.tiktoken` file, is tiktoken; anything else is `tokenizer.json`.
 pub fn local_format(path: &Path) -> TokenizerFormat {
     let tiktoken = if path.is_dir() {
         !path.join("tokenizer.json").exists() && path.join("tiktoken.model").exists()
@@ -257,7 +284,7 @@ pub fn local_format(path: &Path) -> TokenizerFormat {
 
 /// Reads a tokenizer from a local directory, or from a `tokenizer.json` / `tiktoken.model` path
 /// (its siblings supply the config).
-pub fn local(path: &Path) -> Result<TokenizerFiles> {
+pub(crate) fn local(path: &Path) -> Result<TokenizerFiles> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let (dir, main_name) = if meta.is_dir() {
         (path.to_path_buf(), None)
@@ -307,30 +334,10 @@ pub fn local(path: &Path) -> Result<TokenizerFiles> {
     })
 }
 
-/// The snapshot directory of `spec` in a Hugging Face hub cache, if the cache has one with the
-/// main file: `models--{org}--{name}/snapshots/{commit}`, the commit taken from
-/// `refs/{revision}` unless the revision is itself a commit hash (huggingface_hub's layout).
-pub fn hub_cache_snapshot(cache: &Path, spec: &crate::resolve::TokenizerSpec) -> Option<PathBuf> {
-    let repo = crate::hub::layout::RepoDir::new(cache, &spec.tokenizer_id);
-    let commit = repo.commit_for(spec.revision_or_default())?;
-    let (main, _) = crate::hub::tokenizer_files(spec.format);
-    repo.pointer(&commit, main)
-        .is_file()
-        .then(|| repo.snapshot(&commit))
-}
-
-/// The files for a Hub tokenizer, with no observer: see [`hub_files_with`].
-pub fn hub_files(
-    spec: &crate::resolve::TokenizerSpec,
-    config: &crate::config::Config,
-) -> Result<TokenizerFiles> {
-    hub_files_with(spec, config, None)
-}
-
 /// The files for a Hub tokenizer: bundled first (the default revision only), then the Hugging
 /// Face hub cache (its blob checked against its sha256 name), then — unless offline — a
 /// download into that cache ([`crate::hub::fetch`]), reporting progress to `observer`.
-pub fn hub_files_with(
+pub(crate) fn hub_files_with(
     spec: &crate::resolve::TokenizerSpec,
     config: &crate::config::Config,
     observer: Option<&crate::hub::Observer>,
@@ -342,7 +349,7 @@ pub fn hub_files_with(
     }
     let (main, _) = crate::hub::tokenizer_files(spec.format);
     if let Some(cache) = &config.hub_cache {
-        if let Some(dir) = hub_cache_snapshot(cache, spec) {
+        if let Some(dir) = crate::hub::snapshot_in(cache, spec, false) {
             match crate::hub::layout::verify_pointer(&dir.join(main)) {
                 Ok(()) => return local(&dir),
                 Err(problem) => {

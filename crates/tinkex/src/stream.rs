@@ -1,6 +1,7 @@
 //! Streaming decode: text as sampled tokens arrive, equal to the one-shot decode.
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! let tok = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B")?;
 //! let ids = tok.encode("Grüße 👋🏽 世界", false)?;
 //! let mut stream = tok.decode_stream(false);
@@ -178,7 +179,7 @@ impl<'a> DecodeStream<'a> {
                     let new = text
                         .strip_prefix(prefix.as_str())
                         .ok_or_else(|| {
-                            Error::Engine(format!(
+                            Error::engine(format!(
                                 "decode stream: {text:?} does not extend {prefix:?}"
                             ))
                         })?

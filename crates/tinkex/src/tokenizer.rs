@@ -1,6 +1,7 @@
 //! The tokenizer handle and the process-wide convenience functions.
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! use tinkex::tokenizer::{self, EncodeOptions};
 //!
 //! // For sampling: the prompt as the model expects it, special tokens (e.g. BOS) included.
@@ -11,19 +12,29 @@
 //! assert_eq!(text, " Paris.");
 //! # Ok::<(), tinkex::Error>(())
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use tokenizers::pipeline::{EncodeOptions as HfEncodeOptions, PipelineToken};
 
-use crate::cache::{CacheStats, TokenizerCache};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::load::{self, Engine};
 use crate::parallel::par_map;
-use crate::resolve::{Resolution, TokenizerFormat};
+use crate::resolve::TokenizerFormat;
 use crate::source::{self, TokenizerFiles};
+
+// The process-wide functions live in `crate::global` (the only module with process-wide state);
+// they are named here, where callers look for them. A re-export, not a dependency: nothing in
+// this module calls them.
+pub use crate::global::{
+    cache_stats, clear_cache, decode, encode, get_or_load_tokenizer, get_tokenizer_id,
+    register_tokenizer, remove_tokenizer, ModelRef,
+};
+pub use crate::source::local_format;
 
 /// Options of [`encode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +144,7 @@ impl TokenBytes {
 const _: fn() = || {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Tokenizer>();
-    assert_send_sync::<Arc<Tokenizer>>();
+    assert_send_sync::<std::sync::Arc<Tokenizer>>();
 };
 
 impl std::fmt::Debug for Tokenizer {
@@ -147,8 +158,13 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
-fn engine_err(e: impl std::fmt::Display) -> Error {
-    Error::Engine(e.to_string())
+/// The engine's error, kept as the source (boxed: its type is the pinned pre-release's).
+fn engine_err(e: impl Into<crate::error::BoxError>) -> Error {
+    let source = e.into();
+    Error::Engine {
+        message: source.to_string(),
+        source: Some(source),
+    }
 }
 
 /// transformers' `clean_up_tokenization` (4.57.6), applied in the same order.
@@ -175,7 +191,7 @@ pub(crate) fn clean_up_tokenization(text: String) -> String {
 }
 
 /// `config`'s prepared-tokenizer cache, if it has one.
-fn prepared_store(config: &crate::Config) -> Option<load::prepared::PreparedStore> {
+fn prepared_store(config: &Config) -> Option<load::prepared::PreparedStore> {
     config
         .prepared_cache
         .as_ref()
@@ -186,10 +202,11 @@ impl Tokenizer {
     /// Loads a tokenizer from a directory (`tokenizer.json` [+ `tokenizer_config.json`], or
     /// `tiktoken.model` + `tokenizer_config.json`) or from the path of the main file itself.
     ///
-    /// Each call builds a new instance: use [`get_or_load_tokenizer`] to share one. The load goes
-    /// through the prepared-tokenizer cache of the process-wide configuration
-    /// ([`crate::Config::from_env`]: `TINKEX_CACHE_DIR`, by default `~/.cache/tinkex`), so later
-    /// processes skip the parse; [`Tokenizer::from_path_with`] takes an explicit configuration.
+    /// Each call builds a new instance: use [`get_or_load_tokenizer`] to share one. This reads
+    /// only `path`: no environment, no network, no prepared store ([`Config::default`]). To keep
+    /// the prepared form on disk so later processes skip the parse, use
+    /// [`Tokenizer::from_path_with`] with a [`Config`] that has a prepared store (e.g.
+    /// [`Config::from_env`], whose store is `~/.cache/tinkex`).
     ///
     /// ```
     /// // A tiny byte-level BPE (test data) whose added special token <|end|> is id 258.
@@ -200,10 +217,11 @@ impl Tokenizer {
     /// # Ok::<(), tinkex::Error>(())
     /// ```
     pub fn from_path(path: impl AsRef<Path>) -> Result<Tokenizer> {
-        Tokenizer::from_path_with(path, TokenizerCache::global().config())
+        Tokenizer::from_path_with(path, &Config::default())
     }
 
-    /// [`Tokenizer::from_path`] with `config`'s prepared-tokenizer cache (or none).
+    /// [`Tokenizer::from_path`] through `config`'s prepared store ([`Config::prepared_cache`]),
+    /// if it has one.
     ///
     /// ```
     /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny");
@@ -212,7 +230,7 @@ impl Tokenizer {
     /// assert_eq!(tok.decode(&[258], true)?, "");
     /// # Ok::<(), tinkex::Error>(())
     /// ```
-    pub fn from_path_with(path: impl AsRef<Path>, config: &crate::Config) -> Result<Tokenizer> {
+    pub fn from_path_with(path: impl AsRef<Path>, config: &Config) -> Result<Tokenizer> {
         let path = path.as_ref();
         Tokenizer::from_files_with(
             source::local(path)?,
@@ -235,23 +253,39 @@ impl Tokenizer {
         Tokenizer::from_files(files, "<memory>".into(), None)
     }
 
+    /// Loads a tiktoken-format tokenizer (Kimi's) from the contents of `tiktoken.model` (a
+    /// `base64 rank` line per token) and, optionally, `tokenizer_config.json` (its special
+    /// tokens and `pat_str`). Nothing is written to disk.
+    pub fn from_tiktoken_bytes(
+        tiktoken_model: &[u8],
+        tokenizer_config: Option<&[u8]>,
+    ) -> Result<Tokenizer> {
+        let files = TokenizerFiles {
+            origin: "<memory>".into(),
+            format: TokenizerFormat::Tiktoken,
+            main: tiktoken_model.to_vec().into(),
+            config: tokenizer_config.map(|c| c.to_vec().into()),
+            tiktoken_extra: None,
+        };
+        Tokenizer::from_files(files, "<memory>".into(), None)
+    }
+
     /// Builds a tokenizer from raw files; `name` and `revision` are what [`Tokenizer::name`] and
-    /// [`Tokenizer::revision`] report. No prepared-tokenizer cache: see
-    /// [`Tokenizer::from_files_with`].
-    pub fn from_files(
+    /// [`Tokenizer::revision`] report. No prepared store.
+    pub(crate) fn from_files(
         files: TokenizerFiles,
         name: String,
         revision: Option<String>,
     ) -> Result<Tokenizer> {
-        Tokenizer::from_files_with(files, name, revision, &crate::Config::default())
+        Tokenizer::from_files_with(files, name, revision, &Config::default())
     }
 
-    /// [`Tokenizer::from_files`] with `config`'s prepared-tokenizer cache.
-    pub fn from_files_with(
+    /// [`Tokenizer::from_files`] through `config`'s prepared store.
+    pub(crate) fn from_files_with(
         files: TokenizerFiles,
         name: String,
         revision: Option<String>,
-        config: &crate::Config,
+        config: &Config,
     ) -> Result<Tokenizer> {
         let engine = load::engine(&files, prepared_store(config).as_ref())?;
         drop(files);
@@ -261,7 +295,7 @@ impl Tokenizer {
     /// A bundled tokenizer, through `config`'s prepared-tokenizer cache.
     pub(crate) fn from_bundled_with(
         bundled: &source::BundledTokenizer,
-        config: &crate::Config,
+        config: &Config,
     ) -> Result<Tokenizer> {
         let engine = load::bundled_engine(bundled, prepared_store(config).as_ref())?;
         Ok(Tokenizer::from_engine(
@@ -358,6 +392,7 @@ impl Tokenizer {
     /// add_special_tokens=...)` does for this tokenizer.
     ///
     /// ```
+    /// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
     /// let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B")?;
     /// assert_eq!(tok.encode("Hello world", true)?, vec![128000, 9906, 1917]);
     /// assert_eq!(tok.encode("Hello world", false)?, vec![9906, 1917]);
@@ -455,6 +490,7 @@ impl Tokenizer {
     /// silently drops it.
     ///
     /// ```
+    /// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
     /// let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B")?;
     /// let ids = tok.encode("Hello , world .", true)?;
     /// assert_eq!(tok.decode(&ids, false)?, "<|begin_of_text|>Hello, world.");
@@ -600,116 +636,6 @@ impl Tokenizer {
     pub fn pad_token(&self) -> Option<&SpecialToken> {
         self.pad.as_ref()
     }
-}
-
-/// Anything that names a tokenizer: a model name, repo id or local path (`str`, `String`,
-/// `Path`), or a tokenizer handle itself.
-pub trait ModelRef {
-    /// The tokenizer this refers to.
-    fn tokenizer(&self) -> Result<Arc<Tokenizer>>;
-}
-
-impl ModelRef for str {
-    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
-        get_or_load_tokenizer(self)
-    }
-}
-
-impl ModelRef for String {
-    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
-        get_or_load_tokenizer(self)
-    }
-}
-
-impl ModelRef for Path {
-    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
-        let s = self.to_str().ok_or_else(|| {
-            Error::InvalidInput(format!("path {} is not valid UTF-8", self.display()))
-        })?;
-        get_or_load_tokenizer(s)
-    }
-}
-
-impl ModelRef for Arc<Tokenizer> {
-    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
-        Ok(self.clone())
-    }
-}
-
-impl<T: ModelRef + ?Sized> ModelRef for &T {
-    fn tokenizer(&self) -> Result<Arc<Tokenizer>> {
-        (**self).tokenizer()
-    }
-}
-
-/// The tokenizer for `id` — a model name (`Qwen/Qwen3-8B`), a tokenizer repo id, a local
-/// directory or file, or a name given to [`register_tokenizer`] — from the process-wide cache,
-/// loading it on first use. Resolution rules: [`crate::resolve`].
-///
-/// ```
-/// let a = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B")?;
-/// let b = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B:peft:1")?;
-/// assert!(std::sync::Arc::ptr_eq(&a, &b));
-/// # Ok::<(), tinkex::Error>(())
-/// ```
-pub fn get_or_load_tokenizer(id: &str) -> Result<Arc<Tokenizer>> {
-    TokenizerCache::global().get_or_load(id)
-}
-
-/// The tokenizer repo id (or local path, or registered name) that `model_name` uses; a
-/// `server_tokenizer_id` (from the Tinker server's `get_info`) wins over the name rules.
-///
-/// ```
-/// use tinkex::tokenizer::get_tokenizer_id;
-/// assert_eq!(get_tokenizer_id("meta-llama/Llama-3.1-8B", None)?,
-///            "thinkingmachineslabinc/meta-llama-3-instruct-tokenizer");
-/// assert_eq!(get_tokenizer_id("Qwen/Qwen3-8B", Some("Qwen/Qwen3-8B:x"))?, "Qwen/Qwen3-8B");
-/// # Ok::<(), tinkex::Error>(())
-/// ```
-pub fn get_tokenizer_id(model_name: &str, server_tokenizer_id: Option<&str>) -> Result<String> {
-    Ok(
-        match TokenizerCache::global().resolve(model_name, server_tokenizer_id)? {
-            Resolution::Registered { name } => name,
-            Resolution::LocalPath { path } => path.display().to_string(),
-            Resolution::Hub { spec, .. } => spec.tokenizer_id,
-            Resolution::Builtin { name, .. } => name,
-        },
-    )
-}
-
-/// Encodes `text` with the tokenizer of `model` (see [`ModelRef`]).
-pub fn encode<M: ModelRef + ?Sized>(
-    text: &str,
-    model: &M,
-    opts: EncodeOptions,
-) -> Result<Vec<u32>> {
-    model.tokenizer()?.encode(text, opts.add_special_tokens)
-}
-
-/// Decodes `ids` with the tokenizer of `model` (see [`ModelRef`]).
-pub fn decode<M: ModelRef + ?Sized>(ids: &[u32], model: &M, opts: DecodeOptions) -> Result<String> {
-    model.tokenizer()?.decode(ids, opts.skip_special_tokens)
-}
-
-/// Registers `tokenizer` under `name` in the process-wide cache: `get_or_load_tokenizer(name)`
-/// (and every model-name API) then returns it, before any other resolution rule.
-pub fn register_tokenizer(name: impl Into<String>, tokenizer: Arc<Tokenizer>) {
-    TokenizerCache::global().register(name, tokenizer)
-}
-
-/// Counters of the process-wide cache.
-pub fn cache_stats() -> CacheStats {
-    TokenizerCache::global().stats()
-}
-
-/// Removes `model`'s tokenizer from the process-wide cache; see [`TokenizerCache::remove`].
-pub fn remove_tokenizer(model: &str) -> bool {
-    TokenizerCache::global().remove(model)
-}
-
-/// Empties the process-wide cache.
-pub fn clear_cache() {
-    TokenizerCache::global().clear()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Tinker's model-input types, with the JSON shape the Tinker API uses.
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! use tinkex::types::ModelInput;
 //!
 //! // A sampling prompt: text encoded with the model's tokenizer, special tokens as Python adds them.
@@ -27,6 +28,7 @@ pub struct EncodedTextChunk {
 /// Image encodings the API accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ImageFormat {
     /// PNG.
     Png,
@@ -49,6 +51,7 @@ pub struct ImageChunk {
 /// One chunk of a [`ModelInput`], tagged by `"type"` (written last, as the Python SDK does).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum ModelInputChunk {
     /// Token ids.
     #[serde(rename = "encoded_text")]

@@ -17,7 +17,7 @@ fn offline_empty_cache() -> (tempfile::TempDir, TokenizerCache) {
 
 #[test]
 fn ids_out_of_range_and_holes() {
-    let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B").unwrap();
+    let tok = common::tokenizer("meta-llama/Llama-3.1-8B");
     assert_eq!(tok.vocab_size(), 128256);
     for id in [128256, 200000, u32::MAX] {
         match tok.decode(&[9906, id], false) {
@@ -86,7 +86,7 @@ fn malformed_files_are_parse_errors() {
     ];
     for (what, bytes) in cases {
         let dir = dir_with(&[("tokenizer.json", &bytes)]);
-        match Tokenizer::from_path(dir.path()) {
+        match common::from_path(dir.path()) {
             Err(Error::Parse { path, .. }) => {
                 assert!(
                     path.ends_with("tokenizer.json"),
@@ -103,14 +103,14 @@ fn malformed_files_are_parse_errors() {
         ("tokenizer.json", &good),
         ("tokenizer_config.json", b"{oops"),
     ]);
-    match Tokenizer::from_path(dir.path()) {
+    match common::from_path(dir.path()) {
         Err(Error::Parse { path, .. }) => assert!(path.ends_with("tokenizer_config.json")),
         other => panic!("{other:?}"),
     }
     // Good files still load.
     let dir = dir_with(&[("tokenizer.json", &good)]);
     assert_eq!(
-        Tokenizer::from_path(dir.path())
+        common::from_path(dir.path())
             .unwrap()
             .encode("Hello world", false)
             .unwrap(),
@@ -122,11 +122,11 @@ fn malformed_files_are_parse_errors() {
 fn empty_directory_and_missing_path() {
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(
-        Tokenizer::from_path(empty.path()),
+        common::from_path(empty.path()),
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        Tokenizer::from_path(empty.path().join("nope")),
+        common::from_path(empty.path().join("nope")),
         Err(Error::Io { .. })
     ));
 }

@@ -1,9 +1,8 @@
-//! Downloads from a loopback Hub stand-in (tests/support/hub_server.rs): the huggingface_hub
+//! Downloads from a loopback Hub stand-in (tinkex-testkit/src/hub_server.rs): the huggingface_hub
 //! cache layout, faults (503, 429 + Retry-After, dropped connections, slow answers, corrupt
 //! bodies), auth, not-found errors, offline mode and the unreachable-Hub fallback.
 
-#[path = "support/hub_server.rs"]
-mod hub_server;
+use tinkex_testkit::hub_server;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -130,8 +129,9 @@ fn downloads_into_the_huggingface_hub_layout() {
     let tok = TokenizerCache::new(cfg.clone())
         .get_or_load("acme/tiny")
         .unwrap();
-    let direct = Tokenizer::from_path(
+    let direct = Tokenizer::from_path_with(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny/tokenizer.json"),
+        &Config::default().with_prepared_cache(None),
     )
     .unwrap();
     assert_eq!(
@@ -142,12 +142,15 @@ fn downloads_into_the_huggingface_hub_layout() {
     let sha = sha256_hex(&json);
     let plain = hub_server::plain_etag(CONFIG_JSON);
     let repo = cache.join("models--acme--tiny");
+    let mut blobs = [format!("blobs/{plain}"), format!("blobs/{sha}")];
+    blobs.sort();
+    let [first, second] = blobs;
     assert_eq!(
         tree(&repo),
         [
             "blobs".to_owned(),
-            format!("blobs/{plain}"),
-            format!("blobs/{sha}"),
+            first,
+            second,
             "refs".to_owned(),
             "refs/main".to_owned(),
             "snapshots".to_owned(),
@@ -234,7 +237,8 @@ fn survives_a_503_and_a_dropped_connection_byte_exact() {
         .count();
     assert_eq!(retries, 4, "{:?}", events.all());
     // And the loaded tokenizer is GPT-2.
-    let tok = Tokenizer::from_path(&dir).unwrap();
+    let tok =
+        Tokenizer::from_path_with(&dir, &Config::default().with_prepared_cache(None)).unwrap();
     assert_eq!(tok.encode("Hello world", false).unwrap(), [15496, 995]);
 }
 
@@ -283,7 +287,19 @@ fn a_corrupt_body_is_never_trusted() {
         &Events::default(),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("wrong contents"), "{err}");
+    match &err {
+        Error::Integrity {
+            file,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(file, "tokenizer.json");
+            assert_eq!(expected, &format!("sha256 {}", sha256_hex(&json)));
+            assert!(found.starts_with("sha256 ") && found != expected, "{found}");
+        }
+        other => panic!("{other:?}"),
+    }
     let blobs = cache2.join("models--acme--tiny/blobs");
     assert_eq!(
         std::fs::read_dir(&blobs).unwrap().count(),
@@ -626,7 +642,7 @@ fn list_and_remove_only_touch_tokenizer_files() {
     )
     .unwrap();
 
-    let listed = hub::layout::list(&cache).unwrap();
+    let listed = hub::list(&cache).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].repo_id, "acme/tiny");
     assert_eq!(listed[0].refs, [("main".to_owned(), COMMIT.to_owned())]);
@@ -635,7 +651,7 @@ fn list_and_remove_only_touch_tokenizer_files() {
         tiny().len() as u64 + CONFIG_JSON.len() as u64 + 4
     );
 
-    let removed = hub::layout::remove_files(&cache, "acme/tiny", hub::ALL_TOKENIZER_FILES).unwrap();
+    let removed = hub::remove(&cache, "acme/tiny").unwrap();
     assert_eq!((removed.pointers, removed.blobs), (2, 2));
     assert_eq!(
         tree(&repo),
@@ -652,6 +668,121 @@ fn list_and_remove_only_touch_tokenizer_files() {
     // With the weights gone too, the repo folder disappears.
     std::fs::remove_file(repo.join("snapshots").join(COMMIT).join("model.bin")).unwrap();
     std::fs::remove_file(repo.join("blobs/weights")).unwrap();
-    hub::layout::remove_files(&cache, "acme/tiny", hub::ALL_TOKENIZER_FILES).unwrap();
+    hub::remove(&cache, "acme/tiny").unwrap();
     assert!(!repo.exists());
+}
+
+#[test]
+fn a_corrupt_plain_file_fails_its_git_blob_etag() {
+    let server = HubServer::start();
+    server.add_repo(
+        "acme/tiny",
+        RepoSpec::tokenizer(&tiny(), Some(CONFIG_JSON), COMMIT),
+    );
+    // tokenizer_config.json is not LFS: its etag is the git blob sha1, checked like a sha256.
+    server.fault("GET", "tokenizer_config.json", Fault::Corrupt);
+    server.fault("GET", "tokenizer_config.json", Fault::Corrupt);
+    let tmp = tempfile::tempdir().unwrap();
+    let err = fetch(
+        &config(&server, &tmp.path().join("hub")),
+        &spec("acme/tiny", None),
+        &Events::default(),
+    )
+    .unwrap_err();
+    match &err {
+        Error::Integrity {
+            file,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(file, "tokenizer_config.json");
+            assert_eq!(
+                expected,
+                &format!("git-sha1 {}", hub_server::plain_etag(CONFIG_JSON))
+            );
+            assert!(
+                found.starts_with("git-sha1 ") && found != expected,
+                "{found}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The requests of each kind the server saw.
+fn count(server: &HubServer, method: &str) -> usize {
+    server.log().iter().filter(|s| s.method == method).count()
+}
+
+#[test]
+fn a_client_error_is_not_retried() {
+    let server = HubServer::start();
+    server.add_repo("acme/tiny", RepoSpec::tokenizer(&tiny(), None, COMMIT));
+    server.fault("HEAD", "tokenizer.json", Fault::Status(400));
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = Events::default();
+    match fetch(
+        &config(&server, &tmp.path().join("hub")),
+        &spec("acme/tiny", None),
+        &ev,
+    ) {
+        Err(Error::Http { status: 400, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "HEAD"), 1, "{:?}", server.log());
+    assert!(
+        ev.all().iter().all(|e| !e.starts_with("retry")),
+        "{:?}",
+        ev.all()
+    );
+}
+
+#[test]
+fn bad_repo_ids_and_endpoints_fail_before_any_request() {
+    let server = HubServer::start();
+    server.add_repo("acme/tiny", RepoSpec::tokenizer(&tiny(), None, COMMIT));
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(&server, &tmp.path().join("hub"));
+    for bad in ["a#b/c?d", "a/b/c", "acme/../tiny", "acme/ti ny"] {
+        match fetch(&cfg, &spec(bad, None), &Events::default()) {
+            Err(Error::InvalidId { what, value, .. }) => {
+                assert_eq!(what, "repo id");
+                assert_eq!(value, bad);
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    for endpoint in ["not-a-url", "ftp://127.0.0.1/", "http://"] {
+        match fetch(
+            &cfg.clone().with_endpoint(endpoint),
+            &spec("acme/tiny", None),
+            &Events::default(),
+        ) {
+            Err(Error::Config { name, .. }) => assert_eq!(name, "HF_ENDPOINT"),
+            other => panic!("{endpoint}: {other:?}"),
+        }
+    }
+    assert!(server.log().is_empty(), "{:?}", server.log());
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_not_retried() {
+    // `.invalid` never resolves (RFC 6761): the resolver's answer is final, so no retry (and
+    // no wait) follows, whatever the policy allows.
+    let tmp = tempfile::tempdir().unwrap();
+    let server = HubServer::start();
+    let cfg = config(&server, &tmp.path().join("hub")).with_endpoint("http://tinkex-test.invalid");
+    let ev = Events::default();
+    match fetch(&cfg, &spec("acme/tiny", None), &ev) {
+        Err(Error::Network { message, .. }) => {
+            assert!(message.contains("does not resolve"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        ev.all().iter().all(|e| !e.starts_with("retry")),
+        "{:?}",
+        ev.all()
+    );
 }

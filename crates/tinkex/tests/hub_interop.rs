@@ -3,11 +3,11 @@
 //! stand-in, through `HF_ENDPOINT`).
 //!
 //! The Python comes from `TINKEX_TEST_PYTHON` (`.ci/run` creates `.ci/venv` with a pinned
-//! huggingface_hub and sets it). Without it these tests print a notice and pass — except under
-//! `CI`, where a missing Python is a failure.
+//! huggingface_hub and sets it; a relative path is taken from the workspace root). Without it these
+//! tests print `SKIPPED:` to stderr and pass — except under `CI`, where a missing Python is a
+//! failure.
 
-#[path = "support/hub_server.rs"]
-mod hub_server;
+use tinkex_testkit::hub_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,15 +23,17 @@ const CONFIG_JSON: &[u8] = br#"{"tokenizer_class": "PreTrainedTokenizerFast"}"#;
 
 fn python() -> Option<PathBuf> {
     match std::env::var_os("TINKEX_TEST_PYTHON").filter(|p| !p.is_empty()) {
-        Some(p) => Some(PathBuf::from(p)),
+        // A relative path is relative to the workspace root (`.ci/venv/bin/python`), not to the
+        // crate directory the tests run in.
+        Some(p) => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)),
         None if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => panic!(
             "TINKEX_TEST_PYTHON is not set under CI: run `bash .ci/run`, which creates .ci/venv \
              with huggingface_hub and sets it"
         ),
         None => {
             eprintln!(
-                "notice: skipping the huggingface_hub interop test: set TINKEX_TEST_PYTHON to a \
-                 python with huggingface_hub (`bash .ci/run` makes .ci/venv)"
+                "SKIPPED: the huggingface_hub interop test did not run: set TINKEX_TEST_PYTHON to \
+                 a python with huggingface_hub (`bash .ci/run` makes .ci/venv)"
             );
             None
         }
@@ -44,8 +46,11 @@ fn tiny() -> Vec<u8> {
 }
 
 fn direct() -> Tokenizer {
-    Tokenizer::from_path(
+    Tokenizer::from_path_with(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny/tokenizer.json"),
+        &Config::default()
+            .with_offline(true)
+            .with_prepared_cache(None),
     )
     .unwrap()
 }

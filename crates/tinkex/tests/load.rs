@@ -2,14 +2,15 @@
 //! lost or duplicated loads, identical results on every thread. (Throughput scaling is measured
 //! in benches/table.rs, not asserted here.)
 
+mod common;
+
 use std::sync::{Arc, Barrier};
 
 use tinkex::cache::TokenizerCache;
-use tinkex::Config;
 
 #[test]
 fn many_threads_mixed_keys_one_load_each() {
-    let cache = Arc::new(TokenizerCache::new(Config::default().with_offline(true)));
+    let cache = Arc::new(TokenizerCache::new(common::config()));
     // Eight spellings of four tokenizers.
     let names = [
         "gpt2",
@@ -57,7 +58,7 @@ fn many_threads_mixed_keys_one_load_each() {
 
 #[test]
 fn one_handle_many_threads_encode_decode_stream() {
-    let tok = tinkex::tokenizer::get_or_load_tokenizer("deepseek-ai/DeepSeek-V3.1").unwrap();
+    let tok = common::tokenizer("deepseek-ai/DeepSeek-V3.1");
     let text: String = (0..200)
         .map(|i| format!("line {i}: <think>ok</think> 数字 {i}\n"))
         .collect();

@@ -8,7 +8,7 @@ use common::{fixture_dir, mismatches};
 
 fn from_dir(name: &str) {
     let (_tmp, dir) = fixture_dir(name);
-    let tok = tinkex::Tokenizer::from_path(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let tok = common::from_path(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
     let bad = mismatches(name, &tok);
     assert!(
         bad.is_empty(),

@@ -91,26 +91,14 @@ fn a_changed_local_file_is_prepared_afresh() {
     let dir = tempfile::tempdir().unwrap();
     let tiny = include_bytes!("data/tiny/tokenizer.json");
     std::fs::write(dir.path().join("tokenizer.json"), tiny).unwrap();
-    let a = tinkex::Tokenizer::from_files_with(
-        tinkex::source::local(dir.path()).unwrap(),
-        "tiny".into(),
-        None,
-        &config,
-    )
-    .unwrap();
+    let a = tinkex::Tokenizer::from_path_with(dir.path(), &config).unwrap();
     assert_eq!(a.encode("hello", false).unwrap().len(), 3);
     // Drop the "he l" merge: "hello" no longer starts with one "hel" token.
     let mut doc: serde_json::Value = serde_json::from_slice(tiny).unwrap();
     doc["model"]["merges"] = serde_json::json!([["h", "e"]]);
     doc["model"]["vocab"].as_object_mut().unwrap().remove("hel");
     std::fs::write(dir.path().join("tokenizer.json"), doc.to_string()).unwrap();
-    let b = tinkex::Tokenizer::from_files_with(
-        tinkex::source::local(dir.path()).unwrap(),
-        "tiny".into(),
-        None,
-        &config,
-    )
-    .unwrap();
+    let b = tinkex::Tokenizer::from_path_with(dir.path(), &config).unwrap();
     assert_eq!(b.encode("hello", false).unwrap().len(), 4);
     assert_eq!(entries(store.path()).len(), 2);
 }
@@ -124,15 +112,7 @@ fn a_file_replaced_with_same_length_and_mtime_is_prepared_afresh() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokenizer.json");
     let tiny = std::str::from_utf8(include_bytes!("data/tiny/tokenizer.json")).unwrap();
-    let load = || {
-        tinkex::Tokenizer::from_files_with(
-            tinkex::source::local(dir.path()).unwrap(),
-            "tiny".into(),
-            None,
-            &config,
-        )
-        .unwrap()
-    };
+    let load = || tinkex::Tokenizer::from_path_with(dir.path(), &config).unwrap();
     std::fs::write(&path, tiny).unwrap();
     let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
     assert_eq!(load().encode("<|eos|>", false).unwrap().len(), 7);

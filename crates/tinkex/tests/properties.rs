@@ -1,13 +1,15 @@
 //! Property tests over random Unicode: round trips where the tokenizer is lossless, streaming ==
 //! one-shot decode, batch == one at a time.
 
+mod common;
+
 use std::sync::Arc;
 
 use proptest::prelude::*;
 use tinkex::Tokenizer;
 
 fn tok(name: &str) -> Arc<Tokenizer> {
-    tinkex::tokenizer::get_or_load_tokenizer(name).unwrap()
+    common::tokenizer(name)
 }
 
 /// Byte-level BPE without normalisation or decode clean-up: decode(encode(s)) == s for any s.

@@ -51,7 +51,7 @@ macro_rules! oracle_streams {
         #[test]
         fn $name() {
             let (_g, dir) = common::fixture_dir(stringify!($name));
-            check(stringify!($name), &Tokenizer::from_path(&dir).unwrap());
+            check(stringify!($name), &common::from_path(&dir).unwrap());
         }
     )*};
 }
@@ -68,7 +68,7 @@ oracle_streams!(
 
 #[test]
 fn multibyte_characters_wait_for_their_last_byte() {
-    let tok = tinkex::tokenizer::get_or_load_tokenizer("gpt2").unwrap();
+    let tok = common::tokenizer("gpt2");
     // GPT-2 spells many emoji and CJK characters with several byte tokens.
     let text = "😀 世界 👨‍👩‍👧";
     let ids = tok.encode(text, false).unwrap();
@@ -90,7 +90,7 @@ fn multibyte_characters_wait_for_their_last_byte() {
 
 #[test]
 fn llama_clean_up_holds_back_a_space_until_it_is_kept() {
-    let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B").unwrap();
+    let tok = common::tokenizer("meta-llama/Llama-3.1-8B");
     let ids = tok.encode("Hello , world . It 's done !", false).unwrap();
     let pieces = stream(&tok, &ids, false);
     assert_eq!(pieces.concat(), "Hello, world. It's done!");
@@ -99,7 +99,7 @@ fn llama_clean_up_holds_back_a_space_until_it_is_kept() {
 
 #[test]
 fn invalid_ids_are_errors_and_leave_the_stream_usable() {
-    let tok = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B").unwrap();
+    let tok = common::tokenizer("Qwen/Qwen3-8B");
     let mut s = tok.decode_stream(false);
     assert_eq!(s.step(9707).unwrap().as_deref(), Some("Hello"));
     assert!(matches!(

@@ -1,10 +1,9 @@
-//! The Tinker API client against a loopback stand-in (tests/support/tinker_server.rs): what it
+//! The Tinker API client against a loopback stand-in (tinkex-testkit/src/tinker_server.rs): what it
 //! sends (X-API-Key, JSON bodies, idempotency keys, percent-encoded sampler ids), retries
 //! (503, 429 + retry-after, x-should-retry), errors (401, no key, unreachable) and the
 //! tokenizer each kind of client resolves to.
 
-#[path = "support/tinker_server.rs"]
-mod tinker_server;
+use tinkex_testkit::tinker_server;
 
 use std::time::Duration;
 
@@ -383,6 +382,13 @@ fn an_unreachable_server_is_a_clear_error() {
 
 #[test]
 fn training_and_sampling_clients_are_model_refs() {
+    // The clients load through the process-wide registry: give it the tests' configuration, not
+    // the environment's (this is the only test of this binary that uses it).
+    let config = Config::default()
+        .with_offline(true)
+        .with_hub_cache(None)
+        .with_prepared_cache(None);
+    let _ = TokenizerCache::set_global(config);
     let server = TinkerServer::start();
     server.route(
         "POST /api/v1/get_info",
@@ -402,4 +408,92 @@ fn training_and_sampling_clients_are_model_refs() {
     let sampler = service.sampling_client("s1:sample:0");
     let ids = tinkex::tokenizer::encode("Hello world", &sampler, Default::default()).unwrap();
     assert_eq!(ids, vec![9707, 1879]);
+}
+
+#[test]
+fn malformed_ids_are_refused_before_any_request() {
+    let server = TinkerServer::start();
+    let service = service(&server);
+    for bad in ["bad id", "a/b", "s:sample:0?x", ""] {
+        match service.sampling_client(bad).get_base_model() {
+            Err(Error::InvalidId { what, value, .. }) => {
+                assert_eq!(what, "sampler id");
+                assert_eq!(value, bad);
+            }
+            other => panic!("{bad:?}: {other:?}"),
+        }
+        match service.training_client(bad).get_info() {
+            Err(Error::InvalidId { what, .. }) => assert_eq!(what, "model id"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    assert!(server.log().is_empty(), "{:?}", server.log());
+}
+
+#[test]
+fn an_unusable_base_url_is_a_config_error_at_once() {
+    for url in ["not-a-url", "ftp://127.0.0.1/x", "http://"] {
+        let err = ServiceClient::new(ClientConfig::default().with_api_key(KEY).with_base_url(url))
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config { name, .. } if name == "TINKER_BASE_URL"),
+            "{url}: {err:?}"
+        );
+    }
+    // Read from the environment the same way.
+    let config = ClientConfig::from_lookup(|k| match k {
+        "TINKER_API_KEY" => Some(KEY.into()),
+        "TINKER_BASE_URL" => Some("not-a-url".into()),
+        _ => None,
+    });
+    assert!(ServiceClient::new(config).is_err());
+}
+
+#[test]
+fn client_errors_are_final_and_transient_ones_keep_the_budget() {
+    let server = TinkerServer::start();
+    server.route("POST /api/v1/get_info", vec![Reply::status(400)]);
+    server.route(
+        "GET /api/v1/samplers/s%3Asample%3A0",
+        vec![Reply::status(408)],
+    );
+    let service = service(&server);
+    match service.training_client("s:train:0").get_info() {
+        Err(Error::Api {
+            status: Some(400), ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.log().len(), 1, "400 is not retried");
+    match service.sampling_client("s:sample:0").get_base_model() {
+        Err(Error::Api {
+            status: Some(408),
+            message,
+            ..
+        }) => assert!(message.contains("4 attempts"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.log().len(), 1 + 4, "408: 1 + 3 retries");
+}
+
+#[test]
+fn a_host_that_does_not_resolve_fails_after_one_attempt() {
+    let service = ServiceClient::new(
+        ClientConfig::default()
+            .with_api_key(KEY)
+            .with_base_url("http://tinkex-test.invalid")
+            .with_retry(fast()),
+    )
+    .unwrap();
+    match service.training_client("s:train:0").get_info() {
+        Err(Error::Api {
+            status: None,
+            message,
+            ..
+        }) => {
+            assert!(message.contains("does not resolve"), "{message}");
+            assert!(!message.contains("attempts"), "not retried: {message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -3,6 +3,7 @@
 //! `renderers` package.
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! use tinkex::chat::{self, Message, Role, TrainOnWhat};
 //!
 //! let tok = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B")?;
@@ -241,6 +242,7 @@ pub fn renderer_names() -> impl Iterator<Item = &'static str> {
 /// A name tinkex does not implement is [`Error::UnknownRenderer`], naming the ones it does.
 ///
 /// ```
+/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 /// let tok = tinkex::tokenizer::get_or_load_tokenizer("meta-llama/Llama-3.1-8B")?;
 /// let r = tinkex::chat::renderer("llama3", tok.clone())?;
 /// assert_eq!(r.name(), "llama3");

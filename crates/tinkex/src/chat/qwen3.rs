@@ -586,7 +586,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn tok() -> Arc<Tokenizer> {
-        crate::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B").unwrap()
+        crate::testing::tokenizer("Qwen/Qwen3-8B")
     }
 
     fn r(name: &str) -> Arc<dyn Renderer> {

@@ -9,6 +9,7 @@
 //! token are kept for that final parse but produce no deltas.
 //!
 //! ```
+//! # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 //! use tinkex::chat::{self, StreamDelta};
 //!
 //! let tok = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B")?;

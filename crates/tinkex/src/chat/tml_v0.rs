@@ -1487,7 +1487,7 @@ mod tests {
     }
 
     fn inkling() -> Arc<dyn Renderer> {
-        let tok = crate::tokenizer::get_or_load_tokenizer("thinkingmachines/Inkling").unwrap();
+        let tok = crate::testing::tokenizer("thinkingmachines/Inkling");
         super::super::renderer("tml_v0", tok).unwrap()
     }
 

@@ -7,7 +7,7 @@
 //! {cache}/models--{org}--{name}/refs/{revision}               the commit hash, no newline
 //! {cache}/models--{org}--{name}/snapshots/{commit}/{file}     symlink → ../../blobs/{etag}
 //! {cache}/models--{org}--{name}/.no_exist/{commit}/{file}     empty: the repo lacks {file}
-//! {cache}/.locks/models--{org}--{name}/{etag}.lock            per-blob lock (flock)
+//! {cache}/.locks/models--{org}--{name}/{etag}.lock            per-blob lock (flock; holds the pid)
 //! ```
 //!
 //! The etag is the Hub's `X-Linked-Etag` (sha256 of an LFS file) or `ETag` (git blob sha1),
@@ -15,12 +15,16 @@
 //! renaming it to `{etag}`, so a blob is either absent or complete.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoOp, Result};
+
+/// How long [`BlobLock::acquire`] waits for another process's download of the same blob.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// True for a 40-hex-digit commit hash.
 pub fn is_commit_hash(s: &str) -> bool {
@@ -30,6 +34,62 @@ pub fn is_commit_hash(s: &str) -> bool {
 /// True for an etag that is a sha256 (64 hex digits), i.e. the digest of the contents.
 pub fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// True for a git object id (40 hex digits): the Hub's etag of a file kept in git, not LFS.
+pub fn is_git_sha1(s: &str) -> bool {
+    is_commit_hash(s)
+}
+
+/// Checks a repo id as the Hub does (huggingface_hub's `validate_repo_id`): `name` or
+/// `namespace/name`, each made of ASCII letters, digits, `-`, `_` and `.`, starting and ending
+/// with a letter, digit or `_`, the name at most 96 characters, no `--` or `..`, not ending in
+/// `.git`. A valid id needs no escaping in a URL or the cache's folder names.
+pub fn check_repo_id(repo_id: &str) -> Result<()> {
+    let invalid = |reason: String| {
+        Err(Error::InvalidId {
+            what: "repo id",
+            value: repo_id.to_owned(),
+            reason,
+        })
+    };
+    let parts: Vec<&str> = repo_id.split('/').collect();
+    if parts.len() > 2 {
+        return invalid("a repo id is `name` or `namespace/name`, with one `/` at most".into());
+    }
+    for part in &parts {
+        if part.is_empty() {
+            return invalid("the namespace and the name must not be empty".into());
+        }
+        if let Some(c) = part
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return invalid(format!(
+                "`{c}` is not allowed (only letters, digits, `-`, `_` and `.`)"
+            ));
+        }
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        if !part.starts_with(word) || !part.ends_with(word) {
+            return invalid(format!(
+                "`{part}` must start and end with a letter, digit or `_`"
+            ));
+        }
+    }
+    let name = parts[parts.len() - 1];
+    if name.len() > 96 {
+        return invalid(format!(
+            "the name is {} characters, at most 96 are allowed",
+            name.len()
+        ));
+    }
+    if repo_id.contains("--") || repo_id.contains("..") {
+        return invalid("`--` and `..` are not allowed".into());
+    }
+    if repo_id.ends_with(".git") {
+        return invalid("a repo id does not end in `.git`".into());
+    }
+    Ok(())
 }
 
 /// `models--{org}--{name}` for repo id `org/name`.
@@ -71,28 +131,15 @@ pub struct RepoDir {
     dir: PathBuf,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
-    move |e| Error::io(path, e)
+fn io_err(op: IoOp, path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |e| Error::io_op(op, path, e)
 }
 
 fn create_parent(path: &Path) -> Result<()> {
     match path.parent() {
-        Some(p) => fs::create_dir_all(p).map_err(io_err(p)),
+        Some(p) => fs::create_dir_all(p).map_err(io_err(IoOp::Create, p)),
         None => Ok(()),
     }
-}
-
-/// A unique sibling name for a temporary file next to `path`.
-fn temp_sibling(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    path.with_file_name(name)
 }
 
 impl RepoDir {
@@ -167,18 +214,25 @@ impl RepoDir {
         }
         let path = self.dir.join("refs").join(revision);
         create_parent(&path)?;
-        let tmp = temp_sibling(&path);
-        fs::write(&tmp, commit).map_err(io_err(&tmp))?;
-        fs::rename(&tmp, &path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io(&path, e)
-        })
+        crate::fs::write_atomic(&path, |w| w.write_all(commit.as_bytes()))
     }
 
     /// Points `snapshots/{commit}/{file}` at `blobs/{etag}` with a relative symlink, as
     /// huggingface_hub does (`../../blobs/{etag}`, one more `../` per directory in `file`).
-    /// Replaces an existing pointer atomically.
+    /// Replaces an existing pointer atomically. Where a symlink cannot be made (Windows without
+    /// the privilege, some network file systems) the blob is copied instead, as
+    /// huggingface_hub does.
     pub fn link(&self, commit: &str, file: &str, etag: &str) -> Result<()> {
+        self.link_with(commit, file, etag, symlink)
+    }
+
+    fn link_with(
+        &self,
+        commit: &str,
+        file: &str,
+        etag: &str,
+        make_symlink: impl Fn(&Path, &Path) -> io::Result<()>,
+    ) -> Result<()> {
         let pointer = self.pointer(commit, file);
         create_parent(&pointer)?;
         let depth = Path::new(file).components().count() + 1; // + snapshots/{commit}
@@ -188,19 +242,24 @@ impl RepoDir {
         }
         target.push("blobs");
         target.push(etag);
-        let tmp = temp_sibling(&pointer);
-        symlink(&target, &tmp).map_err(io_err(&tmp))?;
-        fs::rename(&tmp, &pointer).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io(&pointer, e)
-        })
+        let tmp = crate::fs::temp_sibling(&pointer);
+        if make_symlink(&target, &tmp).is_err() {
+            let blob = self.blob(etag);
+            fs::copy(&blob, &tmp).map_err(|e| {
+                let _ = fs::remove_file(&tmp);
+                Error::io_op(IoOp::Create, &tmp, e)
+            })?;
+        }
+        crate::fs::persist(&tmp, &pointer)
     }
 
     /// Records that the repo has no `file` at `commit`.
     pub fn mark_missing(&self, commit: &str, file: &str) -> Result<()> {
         let path = self.no_exist(commit, file);
         create_parent(&path)?;
-        File::create(&path).map(drop).map_err(io_err(&path))
+        File::create(&path)
+            .map(drop)
+            .map_err(io_err(IoOp::Create, &path))
     }
 
     /// Whether the cache knows `file` is absent at `commit`.
@@ -221,44 +280,88 @@ fn symlink(target: &Path, link: &Path) -> io::Result<()> {
 
 /// An exclusive lock on a blob (an `flock` on its `.lock` file, the lock huggingface_hub's
 /// `filelock` takes), released on drop. Two processes — tinkex or Python — downloading the same
-/// blob take turns; the second finds the blob complete.
+/// blob take turns; the second finds the blob complete. The holder writes `pid {pid}` into the
+/// file so a waiter that gives up can say who holds it.
 #[derive(Debug)]
 pub struct BlobLock {
     _file: File,
 }
 
 impl BlobLock {
-    /// Blocks until the lock at `path` is held.
+    /// Waits up to [`LOCK_TIMEOUT`] for the lock at `path`.
     pub fn acquire(path: &Path) -> Result<BlobLock> {
+        Self::acquire_within(path, LOCK_TIMEOUT)
+    }
+
+    /// Waits up to `timeout` for the lock at `path`; then [`Error::Locked`] naming the holder.
+    pub fn acquire_within(path: &Path, timeout: Duration) -> Result<BlobLock> {
         create_parent(path)?;
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
             .open(path)
-            .map_err(io_err(path))?;
-        file.lock().map_err(io_err(path))?;
+            .map_err(io_err(IoOp::Create, path))?;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => return Err(Error::io_op(IoOp::Lock, path, e)),
+            }
+            let waited = started.elapsed();
+            if waited >= timeout {
+                let holder = fs::read_to_string(path)
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty());
+                return Err(Error::Locked {
+                    path: path.to_path_buf(),
+                    holder,
+                    waited,
+                });
+            }
+            std::thread::sleep(pause.min(timeout - waited));
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+        // Best effort: the lock holds whether or not the note is written.
+        let note = format!("pid {}", std::process::id());
+        if file.set_len(0).is_ok() && file.rewind().is_ok() {
+            let _ = file.write_all(note.as_bytes());
+        }
         Ok(BlobLock { _file: file })
     }
 }
 
 /// The sha256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(io_err(path))?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(io_err(path))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
+    digest_file(path, |b| h.update(b))?;
+    Ok(crate::fs::hex(&h.finalize()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The git blob id of a file: the sha1 of `blob {len}\0` and the contents, as lowercase hex
+/// (the Hub's etag of a file kept in git).
+pub fn git_sha1_file(path: &Path) -> Result<String> {
+    let len = fs::metadata(path).map_err(io_err(IoOp::Read, path))?.len();
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {len}\0").as_bytes());
+    digest_file(path, |b| h.update(b))?;
+    Ok(crate::fs::hex(&h.finalize()))
+}
+
+fn digest_file(path: &Path, mut update: impl FnMut(&[u8])) -> Result<()> {
+    let mut f = File::open(path).map_err(io_err(IoOp::Read, path))?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(IoOp::Read, path))?;
+        if n == 0 {
+            return Ok(());
+        }
+        update(&buf[..n]);
+    }
 }
 
 /// Checks a snapshot file read back from the cache: when it is a symlink to a blob named by a
@@ -463,7 +566,7 @@ pub fn remove_files(cache: &Path, repo_id: &str, files: &[&str]) -> Result<Remov
                 {
                     blobs.push(etag);
                 }
-                fs::remove_file(&p).map_err(io_err(&p))?;
+                fs::remove_file(&p).map_err(io_err(IoOp::Remove, &p))?;
                 removed.pointers += 1;
             }
         }
@@ -482,14 +585,22 @@ pub fn remove_files(cache: &Path, repo_id: &str, files: &[&str]) -> Result<Remov
         if check_revision(etag).is_err() {
             continue; // not a plain name: not ours to delete
         }
-        let _lock = BlobLock::acquire(&repo.lock_path(etag))?;
+        let lock_path = repo.lock_path(etag);
+        let lock = BlobLock::acquire(&lock_path)?;
         let blob = repo.blob(etag);
         if let Ok(m) = fs::metadata(&blob) {
-            fs::remove_file(&blob).map_err(io_err(&blob))?;
+            fs::remove_file(&blob).map_err(io_err(IoOp::Remove, &blob))?;
             removed.blobs += 1;
             removed.bytes += m.len();
         }
         let _ = fs::remove_file(repo.incomplete(etag));
+        // The blob is gone: its lock file goes too (removed while held, so a process that
+        // opens it afterwards makes a new one and finds no blob).
+        let _ = fs::remove_file(&lock_path);
+        drop(lock);
+    }
+    if let Some(locks) = repo.lock_path("x").parent() {
+        let _ = fs::remove_dir(locks);
     }
     remove_empty_dirs(&repo.path().join("snapshots"));
     remove_empty_dirs(&repo.path().join(".no_exist"));
@@ -498,7 +609,7 @@ pub fn remove_files(cache: &Path, repo_id: &str, files: &[&str]) -> Result<Remov
     for (name, path) in refs {
         let commit = fs::read_to_string(&path).unwrap_or_default();
         if !repo.snapshot(commit.trim()).is_dir() && check_revision(&name).is_ok() {
-            fs::remove_file(&path).map_err(io_err(&path))?;
+            fs::remove_file(&path).map_err(io_err(IoOp::Remove, &path))?;
             removed.refs += 1;
         }
     }
@@ -548,5 +659,114 @@ mod tests {
             commit
         );
         assert_eq!(repo.commit_for("main").as_deref(), Some(commit));
+    }
+
+    #[test]
+    fn repo_ids_follow_the_hubs_rules() {
+        for ok in [
+            "gpt2",
+            "Qwen/Qwen3-8B",
+            "thinkingmachineslabinc/meta-llama-3-instruct-tokenizer",
+            "a_b/c.d-e",
+            &"x".repeat(96),
+        ] {
+            assert!(check_repo_id(ok).is_ok(), "{ok}");
+        }
+        let too_long = format!("org/{}", "x".repeat(97));
+        for (bad, why) in [
+            ("a#b/c?d", "`#` is not allowed"),
+            ("a/b/c", "one `/` at most"),
+            ("a b", "` ` is not allowed"),
+            ("/x", "must not be empty"),
+            ("x/", "must not be empty"),
+            ("-x/y", "must start and end"),
+            ("x/y.", "must start and end"),
+            ("a--b/c", "`--`"),
+            ("a/b..c", "`..`"),
+            ("a/b.git", "`.git`"),
+            (too_long.as_str(), "at most 96"),
+            ("", "must not be empty"),
+        ] {
+            match check_repo_id(bad) {
+                Err(Error::InvalidId { what, reason, .. }) => {
+                    assert_eq!(what, "repo id");
+                    assert!(reason.contains(why), "{bad}: {reason}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_held_lock_times_out_naming_its_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".locks/models--a--b/e1.lock");
+        let held = BlobLock::acquire_within(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("pid {}", std::process::id())
+        );
+        // A second open file description conflicts with the first, even in one process.
+        match BlobLock::acquire_within(&path, Duration::from_millis(50)) {
+            Err(Error::Locked { holder, waited, .. }) => {
+                assert_eq!(holder, Some(format!("pid {}", std::process::id())));
+                assert!(waited >= Duration::from_millis(50));
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        assert!(BlobLock::acquire_within(&path, Duration::from_millis(50)).is_ok());
+    }
+
+    #[test]
+    fn without_symlinks_the_blob_is_copied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = RepoDir::new(tmp.path(), "a/b");
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        fs::create_dir_all(repo.blob("e1").parent().unwrap()).unwrap();
+        fs::write(repo.blob("e1"), b"contents").unwrap();
+        repo.link_with(commit, "sub/x.json", "e1", |_, _| {
+            Err(io::Error::from(io::ErrorKind::PermissionDenied))
+        })
+        .unwrap();
+        let pointer = repo.pointer(commit, "sub/x.json");
+        assert!(fs::read_link(&pointer).is_err(), "a plain file");
+        assert_eq!(fs::read(&pointer).unwrap(), b"contents");
+        // No temporary file left beside it.
+        assert_eq!(fs::read_dir(pointer.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn git_blob_ids_match_git() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        // `printf 'hello\n' | git hash-object --stdin`
+        fs::write(&p, b"hello\n").unwrap();
+        assert_eq!(
+            git_sha1_file(&p).unwrap(),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+        // The empty blob.
+        fs::write(&p, b"").unwrap();
+        assert_eq!(
+            git_sha1_file(&p).unwrap(),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn removing_a_blob_removes_its_lock_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = RepoDir::new(tmp.path(), "a/b");
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        fs::create_dir_all(repo.blob("e1").parent().unwrap()).unwrap();
+        fs::write(repo.blob("e1"), b"{}").unwrap();
+        drop(BlobLock::acquire(&repo.lock_path("e1")).unwrap());
+        repo.link(commit, "tokenizer.json", "e1").unwrap();
+        let removed = remove_files(tmp.path(), "a/b", &["tokenizer.json"]).unwrap();
+        assert_eq!((removed.pointers, removed.blobs), (1, 1));
+        assert!(!repo.lock_path("e1").exists());
+        assert!(!tmp.path().join(".locks/models--a--b").exists());
     }
 }

@@ -9,8 +9,17 @@
 //! ([`crate::config::RetryPolicy`]) and a body cut short is resumed.
 //!
 //! Nothing is printed: progress, retries and warnings go to an optional [`Observer`].
+//!
+//! The public surface: [`fetch`] (download), [`cached_snapshot`] (look without downloading),
+//! [`list`] and [`remove`] (what `tinkex cache list|rm` run) and the [`HubEvent`]s an
+//! [`Observer`] receives. The layout on disk and the HTTP protocol are internal.
+//!
+//! Three caches, three names: the *Hugging Face cache* (`HF_HUB_CACHE`, this module, shared
+//! with Python), the *prepared store* (`TINKEX_CACHE_DIR`, tinkex's own on-disk copies of
+//! prepared tokenizers, [`Config::prepared_cache`]) and the in-memory *registry*
+//! ([`crate::cache::TokenizerCache`]).
 
-pub mod layout;
+pub(crate) mod layout;
 
 pub(crate) mod http;
 
@@ -18,11 +27,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoOp, Result};
 use crate::resolve::{TokenizerFormat, TokenizerSpec};
 
 use http::{Client, Lookup};
 use layout::{BlobLock, RepoDir};
+
+pub use layout::{CachedFile, CachedRepo, CachedSnapshot, Removed};
 
 /// What a download reports while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,16 +98,30 @@ pub(crate) fn emit(observer: Option<&Observer>, event: &HubEvent<'_>) {
 }
 
 /// The files a tokenizer of `format` needs: the main one (required) and the optional ones.
-pub fn tokenizer_files(format: TokenizerFormat) -> (&'static str, &'static [&'static str]) {
+pub(crate) fn tokenizer_files(format: TokenizerFormat) -> (&'static str, &'static [&'static str]) {
     match format {
         TokenizerFormat::TokenizerJson => ("tokenizer.json", &["tokenizer_config.json"]),
         TokenizerFormat::Tiktoken => ("tiktoken.model", &["tokenizer_config.json"]),
     }
 }
 
-/// Every file name tinkex may put in a repo's snapshot (what `tinkex cache rm` removes).
+/// Every file name tinkex may put in a repo's snapshot (what [`remove`] removes).
 pub const ALL_TOKENIZER_FILES: &[&str] =
     &["tokenizer.json", "tiktoken.model", "tokenizer_config.json"];
+
+/// Every model repo in the Hugging Face cache directory `cache` (e.g. [`Config::hub_cache`]),
+/// sorted by repo id, with its refs, snapshots and files; an absent directory is empty.
+pub fn list(cache: &Path) -> Result<Vec<CachedRepo>> {
+    layout::list(cache)
+}
+
+/// Removes the tokenizer files ([`ALL_TOKENIZER_FILES`]) of `repo_id` from the Hugging Face
+/// cache directory `cache`: every snapshot's pointers and `.no_exist` markers, the blobs no
+/// other pointer uses, refs left pointing at an empty snapshot. Other files of the repo (weights
+/// another program downloaded) are left alone.
+pub fn remove(cache: &Path, repo_id: &str) -> Result<Removed> {
+    layout::remove_files(cache, repo_id, ALL_TOKENIZER_FILES)
+}
 
 fn cache_dir(config: &Config) -> Result<&Path> {
     config.hub_cache.as_deref().ok_or_else(|| Error::Config {
@@ -109,14 +134,23 @@ fn cache_dir(config: &Config) -> Result<&Path> {
 /// The cached snapshot of `spec` when it is complete: the main file present, each optional one
 /// present or known absent (`.no_exist`). Reads the cache only.
 pub fn cached_snapshot(spec: &TokenizerSpec, config: &Config) -> Option<PathBuf> {
-    let repo = RepoDir::new(config.hub_cache.as_deref()?, &spec.tokenizer_id);
+    snapshot_in(config.hub_cache.as_deref()?, spec, true)
+}
+
+/// The one snapshot lookup: `models--{org}--{name}/snapshots/{commit}` for `spec`, the commit
+/// taken from `refs/{revision}` unless the revision is itself a commit hash (huggingface_hub's
+/// layout), when it holds the main file and, if `complete`, each optional file or its
+/// `.no_exist` marker.
+pub(crate) fn snapshot_in(cache: &Path, spec: &TokenizerSpec, complete: bool) -> Option<PathBuf> {
+    let repo = RepoDir::new(cache, &spec.tokenizer_id);
     let commit = repo.commit_for(spec.revision_or_default())?;
     let (main, optional) = tokenizer_files(spec.format);
-    let complete = repo.pointer(&commit, main).is_file()
-        && optional
-            .iter()
-            .all(|f| repo.pointer(&commit, f).is_file() || repo.is_missing(&commit, f));
-    complete.then(|| repo.snapshot(&commit))
+    let found = repo.pointer(&commit, main).is_file()
+        && (!complete
+            || optional
+                .iter()
+                .all(|f| repo.pointer(&commit, f).is_file() || repo.is_missing(&commit, f)));
+    found.then(|| repo.snapshot(&commit))
 }
 
 /// Downloads `spec`'s files into the hub cache (unless a commit-hash revision is already
@@ -131,6 +165,7 @@ pub fn fetch(
     config: &Config,
     observer: Option<&Observer>,
 ) -> Result<PathBuf> {
+    layout::check_repo_id(&spec.tokenizer_id)?;
     let cache = cache_dir(config)?;
     let revision = spec.revision_or_default();
     layout::check_revision(revision)?;
@@ -145,8 +180,13 @@ pub fn fetch(
     }
     match download(spec, config, observer, &repo) {
         Ok(dir) => Ok(dir),
-        Err(e @ (Error::Network { .. } | Error::Http { .. })) => {
-            let Some(dir) = crate::source::hub_cache_snapshot(cache, spec) else {
+        Err(
+            e @ (Error::Network { .. }
+            | Error::Http { .. }
+            | Error::Integrity { .. }
+            | Error::TooManyRedirects { .. }),
+        ) => {
+            let Some(dir) = snapshot_in(cache, spec, false) else {
                 return Err(e);
             };
             emit(
@@ -166,7 +206,7 @@ pub fn fetch(
 }
 
 /// The error for a tokenizer the cache lacks while offline: what is missing and where it looked.
-pub fn offline_error(spec: &TokenizerSpec, config: &Config) -> Error {
+pub(crate) fn offline_error(spec: &TokenizerSpec, config: &Config) -> Error {
     let (main, _) = tokenizer_files(spec.format);
     let at = spec
         .revision
@@ -179,9 +219,9 @@ pub fn offline_error(spec: &TokenizerSpec, config: &Config) -> Error {
     };
     Error::Offline {
         detail: format!(
-            "`{}`{at} is not bundled with tinkex and its {main} {place}; unset HF_HUB_OFFLINE \
-             (or drop --offline) to download it, or run `tinkex cache prefetch {}` while online",
-            spec.tokenizer_id, spec.tokenizer_id
+            "`{}`{at}: its {main} {place}, and offline mode forbids downloading it; turn \
+             offline mode off to download it, or fetch it once while online",
+            spec.tokenizer_id
         ),
     }
 }
@@ -192,7 +232,7 @@ fn download(
     observer: Option<&Observer>,
     repo: &RepoDir,
 ) -> Result<PathBuf> {
-    let client = Client::new(config, observer, &spec.tokenizer_id);
+    let client = Client::new(config, observer, &spec.tokenizer_id)?;
     let revision = spec.revision_or_default();
     let (main, optional) = tokenizer_files(spec.format);
     // The main file fixes the commit; the others are asked for at that commit, so the snapshot
@@ -247,53 +287,72 @@ fn store(
         if !blob.is_file() {
             let incomplete = repo.incomplete(&meta.etag);
             if let Some(parent) = incomplete.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io_op(IoOp::Create, parent, e))?;
             }
-            let mut verified = false;
-            // A resumed file that fails the digest is downloaded once more from scratch.
+            // A resumed file that fails the check is downloaded once more from scratch.
+            let mut mismatch = None;
             for _ in 0..2 {
                 client.download(meta, file, &incomplete, revision)?;
-                match check(&incomplete, meta) {
-                    Ok(()) => {
-                        verified = true;
+                match check(&incomplete, meta)? {
+                    None => {
+                        mismatch = None;
                         break;
                     }
-                    Err(_) => {
-                        std::fs::remove_file(&incomplete).map_err(|e| Error::io(&incomplete, e))?
+                    Some(m) => {
+                        std::fs::remove_file(&incomplete)
+                            .map_err(|e| Error::io_op(IoOp::Remove, &incomplete, e))?;
+                        mismatch = Some(m);
                     }
                 }
             }
-            if !verified {
+            if let Some(Mismatch { expected, found }) = mismatch {
                 let _ = std::fs::remove_file(&incomplete);
-                return Err(Error::Http {
-                    status: 200,
+                return Err(Error::Integrity {
+                    file: file.to_owned(),
                     url: meta.url.clone(),
-                    message: format!(
-                        "{file} arrived twice with the wrong contents (size or sha256 differs \
-                         from the Hub's {})",
-                        meta.etag
-                    ),
+                    expected,
+                    found,
                 });
             }
-            std::fs::rename(&incomplete, &blob).map_err(|e| Error::io(&blob, e))?;
+            std::fs::rename(&incomplete, &blob)
+                .map_err(|e| Error::io_op(IoOp::Rename, &blob, e))?;
         }
     }
     repo.link(&meta.commit, file, &meta.etag)
 }
 
-/// The size the Hub announced, and the sha256 when the etag is one.
-fn check(path: &Path, meta: &http::FileMeta) -> std::result::Result<(), String> {
-    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+/// How a downloaded file differs from what the Hub announced.
+struct Mismatch {
+    expected: String,
+    found: String,
+}
+
+/// The size the Hub announced, and the digest the etag is: the sha256 of an LFS file, the git
+/// blob sha1 of a file kept in git (as huggingface_hub checks). `Ok(None)` when it matches.
+fn check(path: &Path, meta: &http::FileMeta) -> Result<Option<Mismatch>> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
     if let Some(size) = meta.size {
         if len != size {
-            return Err(format!("{len} bytes, expected {size}"));
+            return Ok(Some(Mismatch {
+                expected: format!("{size} bytes"),
+                found: format!("{len} bytes"),
+            }));
         }
     }
-    if layout::is_sha256(&meta.etag) {
-        let digest = layout::sha256_file(path).map_err(|e| e.to_string())?;
-        if !digest.eq_ignore_ascii_case(&meta.etag) {
-            return Err(format!("sha256 {digest}, expected {}", meta.etag));
-        }
-    }
-    Ok(())
+    let (kind, digest) = if layout::is_sha256(&meta.etag) {
+        ("sha256", layout::sha256_file(path)?)
+    } else if layout::is_git_sha1(&meta.etag) {
+        ("git-sha1", layout::git_sha1_file(path)?)
+    } else {
+        return Ok(None);
+    };
+    Ok(
+        (!digest.eq_ignore_ascii_case(&meta.etag)).then(|| Mismatch {
+            expected: format!("{kind} {}", meta.etag),
+            found: format!("{kind} {digest}"),
+        }),
+    )
 }

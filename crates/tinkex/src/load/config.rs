@@ -1,12 +1,40 @@
-//! `tokenizer_config.json`: the part of it transformers 4.57.6 applies on top of `tokenizer.json`.
+//! `tokenizer_config.json`: the one parser of it, for both formats — the part transformers 4.57.6
+//! applies on top of `tokenizer.json` ([`super::hf`]), and the part Kimi's `TikTokenTokenizer`
+//! reads next to `tiktoken.model` ([`super::tiktoken`]).
 //!
-//! Only the keys that change token ids or decoded text are read; everything else (chat templates,
-//! model_max_length, …) is ignored. Unknown keys and unexpected value types are tolerated the way
-//! transformers tolerates them: a key with the wrong type is treated as absent.
+//! Only the keys that change token ids or decoded text are read; every other key (chat templates,
+//! `model_max_length`, …) is ignored, whatever its value. The keys that are read are checked
+//! strictly, the same way for both formats:
+//!
+//! * the document is a JSON object;
+//! * a read key whose value is `null` counts as set to nothing (Kimi tells that apart from an
+//!   absent key: its `[BOS]`/`[EOS]` defaults apply only when the key is absent, see
+//!   [`TokenizerConfig::has_key`]);
+//! * any other value of the wrong type is an [`Error::Parse`] naming the key and what was found:
+//!   a token (`bos_token`, `eos_token`, `unk_token`, `pad_token`, the items of
+//!   `additional_special_tokens`, the values of `added_tokens_decoder`) is a string or an
+//!   `AddedToken` object with a string `content` whose flags, when present, are booleans;
+//!   `added_tokens_decoder` is an object keyed by token ids; `additional_special_tokens` is a
+//!   list; the flags (`add_bos_token`, …) are booleans; `tokenizer_class` is a string.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// What a JSON value is, for messages ("found a number").
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
 
 /// A token named in the config: either a plain string or an `AddedToken` object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +54,14 @@ pub struct ConfigToken {
 }
 
 impl ConfigToken {
-    fn from_value(v: &Value, default_special: bool) -> Option<Self> {
+    /// `what` names the value in error messages (`bos_token`, `added_tokens_decoder[5]`, …).
+    fn from_value(
+        v: &Value,
+        default_special: bool,
+        what: &str,
+    ) -> std::result::Result<Self, String> {
         match v {
-            Value::String(s) => Some(ConfigToken {
+            Value::String(s) => Ok(ConfigToken {
                 content: s.clone(),
                 single_word: false,
                 lstrip: false,
@@ -37,18 +70,37 @@ impl ConfigToken {
                 special: default_special,
             }),
             Value::Object(o) => {
-                let content = o.get("content")?.as_str()?.to_owned();
-                let flag = |k: &str, d: bool| o.get(k).and_then(Value::as_bool).unwrap_or(d);
-                Some(ConfigToken {
+                let content = match o.get("content") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => {
+                        return Err(format!(
+                            "`{what}.content` must be a string, found {}",
+                            json_kind(other)
+                        ))
+                    }
+                    None => return Err(format!("`{what}` has no `content`")),
+                };
+                let flag = |k: &str, d: bool| match o.get(k) {
+                    None | Some(Value::Null) => Ok(d),
+                    Some(Value::Bool(b)) => Ok(*b),
+                    Some(other) => Err(format!(
+                        "`{what}.{k}` must be a boolean, found {}",
+                        json_kind(other)
+                    )),
+                };
+                Ok(ConfigToken {
                     content,
-                    single_word: flag("single_word", false),
-                    lstrip: flag("lstrip", false),
-                    rstrip: flag("rstrip", false),
-                    normalized: flag("normalized", !default_special),
-                    special: flag("special", default_special),
+                    single_word: flag("single_word", false)?,
+                    lstrip: flag("lstrip", false)?,
+                    rstrip: flag("rstrip", false)?,
+                    normalized: flag("normalized", !default_special)?,
+                    special: flag("special", default_special)?,
                 })
             }
-            _ => None,
+            other => Err(format!(
+                "`{what}` must be a string or an AddedToken object, found {}",
+                json_kind(other)
+            )),
         }
     }
 }
@@ -72,14 +124,16 @@ pub struct TokenizerConfig {
     pub unk_token: Option<ConfigToken>,
     /// `pad_token`.
     pub pad_token: Option<ConfigToken>,
-    /// `additional_special_tokens`.
-    pub additional_special_tokens: Vec<ConfigToken>,
+    /// `additional_special_tokens`; `None` when absent or `null` (Kimi then has a default list).
+    pub additional_special_tokens: Option<Vec<ConfigToken>>,
     /// `added_tokens_decoder`, by id.
     pub added_tokens_decoder: BTreeMap<u32, ConfigToken>,
     /// `clean_up_tokenization_spaces`.
     pub clean_up_tokenization_spaces: Option<bool>,
     /// `split_special_tokens`.
     pub split_special_tokens: Option<bool>,
+    /// The top-level keys of the document.
+    keys: BTreeSet<String>,
 }
 
 /// How a transformers tokenizer class treats `add_bos_token` / `add_eos_token`.
@@ -96,50 +150,112 @@ const BOS_EOS_TEMPLATE_CLASSES: &[(&str, bool, bool)] = &[
     ("GPTNeoXTokenizer", false, false),
 ];
 
+/// `o[key]`, with `null` read as absent.
+fn get<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    o.get(key).filter(|v| !v.is_null())
+}
+
+fn boolean(o: &Map<String, Value>, key: &str) -> std::result::Result<Option<bool>, String> {
+    match get(o, key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(format!(
+            "`{key}` must be a boolean, found {}",
+            json_kind(other)
+        )),
+    }
+}
+
+fn string(o: &Map<String, Value>, key: &str) -> std::result::Result<Option<String>, String> {
+    match get(o, key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!(
+            "`{key}` must be a string, found {}",
+            json_kind(other)
+        )),
+    }
+}
+
+fn token(o: &Map<String, Value>, key: &str) -> std::result::Result<Option<ConfigToken>, String> {
+    get(o, key)
+        .map(|v| ConfigToken::from_value(v, true, key))
+        .transpose()
+}
+
 impl TokenizerConfig {
-    /// Parses a `tokenizer_config.json` document.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let o = v
-            .as_object()
-            .ok_or_else(|| "a tokenizer_config.json must be a JSON object".to_owned())?;
-        let boolean = |k: &str| o.get(k).and_then(Value::as_bool);
-        let token = |k: &str| o.get(k).and_then(|t| ConfigToken::from_value(t, true));
+    /// Parses the bytes of a `tokenizer_config.json`; `path` names it in errors. Malformed JSON,
+    /// a document that is not an object, or a read key of the wrong type (see the module docs)
+    /// give [`Error::Parse`].
+    pub fn parse(raw: &[u8], path: &Path) -> Result<Self> {
+        let v: Value = serde_json::from_slice(raw).map_err(|e| Error::parse_source(path, e))?;
+        Self::from_value(&v).map_err(|m| Error::parse(path, m))
+    }
+
+    fn from_value(v: &Value) -> std::result::Result<Self, String> {
+        let o = v.as_object().ok_or_else(|| {
+            format!(
+                "a tokenizer_config.json must be a JSON object, found {}",
+                json_kind(v)
+            )
+        })?;
         let mut added_tokens_decoder = BTreeMap::new();
-        if let Some(Value::Object(map)) = o.get("added_tokens_decoder") {
-            for (id, t) in map {
-                let id: u32 = id
-                    .parse()
-                    .map_err(|_| format!("added_tokens_decoder key {id:?} is not a token id"))?;
-                let t = ConfigToken::from_value(t, false)
-                    .ok_or_else(|| format!("added_tokens_decoder[{id}] has no `content`"))?;
-                added_tokens_decoder.insert(id, t);
+        match get(o, "added_tokens_decoder") {
+            None => {}
+            Some(Value::Object(map)) => {
+                for (id, t) in map {
+                    let id: u32 = id.parse().map_err(|_| {
+                        format!("added_tokens_decoder key {id:?} is not a token id")
+                    })?;
+                    let t =
+                        ConfigToken::from_value(t, false, &format!("added_tokens_decoder[{id}]"))?;
+                    added_tokens_decoder.insert(id, t);
+                }
+            }
+            Some(other) => {
+                return Err(format!(
+                    "`added_tokens_decoder` must be an object, found {}",
+                    json_kind(other)
+                ))
             }
         }
-        let additional_special_tokens = match o.get("additional_special_tokens") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|t| ConfigToken::from_value(t, true))
-                .collect(),
-            _ => Vec::new(),
+        let additional_special_tokens = match get(o, "additional_special_tokens") {
+            None => None,
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        ConfigToken::from_value(t, true, &format!("additional_special_tokens[{i}]"))
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()?,
+            ),
+            Some(other) => {
+                return Err(format!(
+                    "`additional_special_tokens` must be a list, found {}",
+                    json_kind(other)
+                ))
+            }
         };
         Ok(TokenizerConfig {
-            tokenizer_class: o
-                .get("tokenizer_class")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            add_bos_token: boolean("add_bos_token"),
-            add_eos_token: boolean("add_eos_token"),
-            add_prefix_space: boolean("add_prefix_space"),
-            bos_token: token("bos_token"),
-            eos_token: token("eos_token"),
-            unk_token: token("unk_token"),
-            pad_token: token("pad_token"),
+            tokenizer_class: string(o, "tokenizer_class")?,
+            add_bos_token: boolean(o, "add_bos_token")?,
+            add_eos_token: boolean(o, "add_eos_token")?,
+            add_prefix_space: boolean(o, "add_prefix_space")?,
+            bos_token: token(o, "bos_token")?,
+            eos_token: token(o, "eos_token")?,
+            unk_token: token(o, "unk_token")?,
+            pad_token: token(o, "pad_token")?,
             additional_special_tokens,
             added_tokens_decoder,
-            clean_up_tokenization_spaces: boolean("clean_up_tokenization_spaces"),
-            split_special_tokens: boolean("split_special_tokens"),
+            clean_up_tokenization_spaces: boolean(o, "clean_up_tokenization_spaces")?,
+            split_special_tokens: boolean(o, "split_special_tokens")?,
+            keys: o.keys().cloned().collect(),
         })
+    }
+
+    /// Whether the document has `key` at all (with any value, `null` included).
+    pub fn has_key(&self, key: &str) -> bool {
+        self.keys.contains(key)
     }
 
     /// The class name without a trailing `Fast`.
@@ -170,6 +286,258 @@ impl TokenizerConfig {
         ]
         .into_iter()
         .flatten()
-        .chain(self.additional_special_tokens.iter())
+        .chain(self.additional_special_tokens.iter().flatten())
+    }
+}
+
+/// One test per rule of the parser; a failing test's name says which rule broke.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: &str) -> Result<TokenizerConfig> {
+        TokenizerConfig::parse(v.as_bytes(), Path::new("dir/tokenizer_config.json"))
+    }
+
+    #[test]
+    fn rule_malformed_json_keeps_the_parser_error_as_source() {
+        let e = parse("{\"bos_token\": ").unwrap_err();
+        let source = std::error::Error::source(&e).expect("serde_json's error as the source");
+        let json = source
+            .downcast_ref::<serde_json::Error>()
+            .expect("a serde_json::Error");
+        assert!(json.is_eof(), "{json}");
+        assert!(e.to_string().contains(&json.to_string()), "{e}");
+        // A wrong shape found after parsing has no parser error behind it.
+        let e = parse("[]").unwrap_err();
+        assert!(std::error::Error::source(&e).is_none(), "{e}");
+    }
+
+    fn parse_error(v: &str) -> String {
+        match parse(v) {
+            Err(Error::Parse { path, message, .. }) => {
+                assert!(
+                    path.ends_with("tokenizer_config.json"),
+                    "{}",
+                    path.display()
+                );
+                message
+            }
+            Err(other) => panic!("{v}: expected a parse error, got {other}"),
+            Ok(c) => panic!("{v}: expected a parse error, got {c:?}"),
+        }
+    }
+
+    #[test]
+    fn rule_the_document_is_a_json_object() {
+        assert!(parse_error("[]").contains("must be a JSON object, found an array"));
+        parse_error("{");
+        parse_error("");
+    }
+
+    #[test]
+    fn rule_a_read_key_of_the_wrong_type_is_an_error_naming_the_key() {
+        let cases = [
+            (json!({"bos_token": 3}), "`bos_token`"),
+            (json!({"eos_token": []}), "`eos_token`"),
+            (json!({"unk_token": true}), "`unk_token`"),
+            (json!({"pad_token": {"content": 1}}), "`pad_token.content`"),
+            (
+                json!({"pad_token": {"lstrip": true}}),
+                "`pad_token` has no `content`",
+            ),
+            (
+                json!({"bos_token": {"content": "<s>", "lstrip": "yes"}}),
+                "`bos_token.lstrip`",
+            ),
+            (
+                json!({"additional_special_tokens": "<a>"}),
+                "`additional_special_tokens`",
+            ),
+            (
+                json!({"additional_special_tokens": ["<a>", 1]}),
+                "`additional_special_tokens[1]`",
+            ),
+            (
+                json!({"added_tokens_decoder": []}),
+                "`added_tokens_decoder`",
+            ),
+            (
+                json!({"added_tokens_decoder": {"x": {"content": "a"}}}),
+                "key \"x\"",
+            ),
+            (
+                json!({"added_tokens_decoder": {"5": {}}}),
+                "`added_tokens_decoder[5]`",
+            ),
+            (
+                json!({"added_tokens_decoder": {"5": 5}}),
+                "`added_tokens_decoder[5]`",
+            ),
+            (json!({"add_bos_token": "true"}), "`add_bos_token`"),
+            (json!({"add_eos_token": 1}), "`add_eos_token`"),
+            (json!({"add_prefix_space": "no"}), "`add_prefix_space`"),
+            (
+                json!({"clean_up_tokenization_spaces": 0}),
+                "`clean_up_tokenization_spaces`",
+            ),
+            (
+                json!({"split_special_tokens": "x"}),
+                "`split_special_tokens`",
+            ),
+            (json!({"tokenizer_class": 7}), "`tokenizer_class`"),
+        ];
+        for (doc, key) in cases {
+            let message = parse_error(&doc.to_string());
+            assert!(
+                message.contains(key),
+                "{doc}: {message:?} should name {key}"
+            );
+            assert!(
+                message.contains("found")
+                    || message.contains("no `content`")
+                    || message.contains("not a token id"),
+                "{doc}: {message:?} should say what was found"
+            );
+        }
+    }
+
+    #[test]
+    fn rule_keys_that_are_not_read_may_hold_anything() {
+        let c = parse(r#"{"chat_template": 3, "model_max_length": "big", "x": [null]}"#).unwrap();
+        assert!(c.bos_token.is_none() && c.added_tokens_decoder.is_empty());
+        assert!(c.has_key("chat_template"));
+    }
+
+    #[test]
+    fn rule_null_is_set_to_nothing_and_told_apart_from_absent() {
+        let c = parse(
+            r#"{"bos_token": null, "additional_special_tokens": null,
+                          "added_tokens_decoder": null, "add_bos_token": null}"#,
+        )
+        .unwrap();
+        assert!(c.bos_token.is_none() && c.add_bos_token.is_none());
+        assert!(c.additional_special_tokens.is_none() && c.added_tokens_decoder.is_empty());
+        assert!(c.has_key("bos_token"), "null is present (Kimi: no BOS)");
+        assert!(!c.has_key("eos_token"), "absent (Kimi: its [EOS] default)");
+        let c = parse(r#"{"additional_special_tokens": []}"#).unwrap();
+        assert_eq!(
+            c.additional_special_tokens,
+            Some(vec![]),
+            "an empty list is a list"
+        );
+    }
+
+    #[test]
+    fn rule_token_strings_and_objects_take_transformers_defaults() {
+        let c = parse(
+            r#"{"bos_token": "<s>",
+                "eos_token": {"content": "</s>", "lstrip": true, "normalized": true},
+                "added_tokens_decoder": {"7": "<t>", "8": {"content": "<u>", "special": true}}}"#,
+        )
+        .unwrap();
+        let bos = c.bos_token.as_ref().unwrap();
+        assert_eq!(
+            (bos.content.as_str(), bos.special, bos.normalized),
+            ("<s>", true, false)
+        );
+        let eos = c.eos_token.as_ref().unwrap();
+        assert!(eos.lstrip && eos.normalized && eos.special && !eos.rstrip && !eos.single_word);
+        // added_tokens_decoder entries are not special unless they say so.
+        let t = &c.added_tokens_decoder[&7];
+        assert_eq!(
+            (t.content.as_str(), t.special, t.normalized),
+            ("<t>", false, true)
+        );
+        assert!(c.added_tokens_decoder[&8].special);
+    }
+
+    #[test]
+    fn rule_bos_eos_template_only_for_the_classes_that_rebuild_it() {
+        let class = |c: &str, extra: &str| {
+            parse(&format!(r#"{{"tokenizer_class": "{c}"{extra}}}"#))
+                .unwrap()
+                .bos_eos_template()
+        };
+        assert_eq!(class("LlamaTokenizerFast", ""), Some((true, false)));
+        assert_eq!(
+            class("LlamaTokenizer", ""),
+            Some((true, false)),
+            "with or without Fast"
+        );
+        assert_eq!(class("GemmaTokenizerFast", ""), Some((true, false)));
+        assert_eq!(class("GPTNeoXTokenizerFast", ""), Some((false, false)));
+        assert_eq!(
+            class(
+                "LlamaTokenizerFast",
+                r#", "add_bos_token": false, "add_eos_token": true"#
+            ),
+            Some((false, true)),
+            "the flags override the class defaults"
+        );
+        assert_eq!(
+            class("GPT2TokenizerFast", r#", "add_bos_token": true"#),
+            None
+        );
+        assert_eq!(class("PreTrainedTokenizerFast", ""), None);
+        assert_eq!(parse("{}").unwrap().bos_eos_template(), None);
+    }
+
+    #[test]
+    fn rule_all_special_tokens_are_bos_eos_unk_pad_then_additional() {
+        let c = parse(
+            r#"{"additional_special_tokens": ["<a>"], "pad_token": "<p>", "unk_token": "<u>",
+                "eos_token": "<e>", "bos_token": "<b>"}"#,
+        )
+        .unwrap();
+        let order: Vec<&str> = c.special_tokens().map(|t| t.content.as_str()).collect();
+        assert_eq!(order, ["<b>", "<e>", "<u>", "<p>", "<a>"]);
+    }
+
+    #[test]
+    fn rule_every_shipped_config_parses_under_the_strict_rules() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths: Vec<_> = std::fs::read_dir(root.join("bundled"))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("tokenizer_config.json"))
+            .filter(|p| p.exists())
+            .collect();
+        for name in ["tokenizer_config.json", "tokenizer_config_variant.json"] {
+            paths.push(root.join("tests/data/kimi_style").join(name));
+        }
+        assert!(paths.len() >= 8, "{paths:?}");
+        for p in paths {
+            let raw = std::fs::read(&p).unwrap();
+            if let Err(e) = TokenizerConfig::parse(&raw, &p) {
+                panic!("{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn json_kind_names_every_json_type() {
+        let kinds: Vec<&str> = [
+            json!(null),
+            json!(true),
+            json!(1),
+            json!("s"),
+            json!([]),
+            json!({}),
+        ]
+        .iter()
+        .map(json_kind)
+        .collect();
+        assert_eq!(
+            kinds,
+            [
+                "null",
+                "a boolean",
+                "a number",
+                "a string",
+                "an array",
+                "an object"
+            ]
+        );
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use tokenizers::pipeline::{PipelineToken, PipelineTokenizer};
 
-use super::config::{ConfigToken, TokenizerConfig};
+use super::config::{json_kind, ConfigToken, TokenizerConfig};
 use crate::error::{Error, Result};
 
 /// A tokenizer.json engine plus what the config says about encode and decode.
@@ -49,19 +49,6 @@ pub struct NamedTokens {
     pub eos: Option<(String, u32)>,
     /// `pad_token`.
     pub pad: Option<(String, u32)>,
-    /// `unk_token`.
-    pub unk: Option<(String, u32)>,
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// What [`prepare`] computes besides the canonical document: everything [`build`] needs that the
@@ -90,11 +77,11 @@ pub fn prepare(
     let tj_path = origin.join("tokenizer.json");
     let cfg_path = origin.join("tokenizer_config.json");
     let config = match config_json {
-        Some(text) => TokenizerConfig::from_json(text).map_err(|m| Error::parse(&cfg_path, m))?,
+        Some(text) => TokenizerConfig::parse(text.as_bytes(), &cfg_path)?,
         None => TokenizerConfig::default(),
     };
     let mut doc: Value =
-        serde_json::from_str(tokenizer_json).map_err(|e| Error::parse(&tj_path, e))?;
+        serde_json::from_str(tokenizer_json).map_err(|e| Error::parse_source(&tj_path, e))?;
     let root = doc
         .as_object_mut()
         .ok_or_else(|| Error::parse(&tj_path, "a tokenizer.json must be a JSON object"))?;
@@ -152,15 +139,8 @@ pub fn prepare(
         path: tj_path.clone(),
         message: e.to_string(),
     })?;
-    let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse(&tj_path, e))?;
+    let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse_source(&tj_path, e))?;
     Ok((canonical, meta))
-}
-
-/// Builds the engine from the text of `tokenizer.json` and, if present, `tokenizer_config.json`.
-/// `origin` names the source in error messages.
-pub fn load(tokenizer_json: &str, config_json: Option<&str>, origin: &Path) -> Result<HfEngine> {
-    let (canonical, meta) = prepare(tokenizer_json, config_json, origin)?;
-    build(&canonical, meta, origin)
 }
 
 /// Builds the engine from [`prepare`]'s output.
@@ -210,7 +190,9 @@ pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEng
         let ids = |run: &[(PipelineToken, u8)]| run.iter().map(|(t, _)| t.id()).collect();
         (ids(&template.prefix), ids(&template.suffix))
     });
-    let [bos, eos, pad, unk] = meta.named;
+    // `unk_token` is kept in the prepared form but not exposed (transformers' `unk_token`
+    // matters only to the engine, which has its own).
+    let [bos, eos, pad, _unk] = meta.named;
     Ok(HfEngine {
         wrap,
         tokenizer,
@@ -219,7 +201,7 @@ pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEng
         clean_up_tokenization_spaces: meta.clean_up_tokenization_spaces,
         split_special_tokens: meta.split_special_tokens,
         added,
-        named: NamedTokens { bos, eos, pad, unk },
+        named: NamedTokens { bos, eos, pad },
     })
 }
 
@@ -282,7 +264,7 @@ fn model_vocab(model: &Value) -> Result<ModelVocab<'_>, String> {
         Some(other) => {
             return Err(format!(
                 "`model.vocab` must be an object or array, found {}",
-                kind(other)
+                json_kind(other)
             ))
         }
         None => return Err("`model` has no `vocab`".into()),
@@ -326,7 +308,7 @@ fn apply_added_tokens(
         Some(other) => {
             return Err(format!(
                 "`added_tokens` must be an array, found {}",
-                kind(other)
+                json_kind(other)
             ))
         }
     };
@@ -470,6 +452,304 @@ fn adjust_prefix_space(root: &mut Map<String, Value>, config: &TokenizerConfig) 
             && pre.get("add_prefix_space").and_then(Value::as_bool) != Some(want)
         {
             pre.insert("add_prefix_space".into(), Value::Bool(want));
+        }
+    }
+}
+
+/// The transformers rules this module reproduces, one test per rule; a failing test's name says
+/// which rule broke.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = include_str!("../../tests/data/tiny/tokenizer.json");
+
+    fn cfg(v: Value) -> TokenizerConfig {
+        TokenizerConfig::parse(v.to_string().as_bytes(), Path::new("t")).expect("config parses")
+    }
+
+    fn bpe(vocab: Value) -> Value {
+        json!({"type": "BPE", "vocab": vocab, "merges": []})
+    }
+
+    fn added_token(id: u32, content: &str, lstrip: bool, special: bool) -> Value {
+        json!({"id": id, "content": content, "single_word": false, "lstrip": lstrip,
+               "rstrip": false, "normalized": false, "special": special})
+    }
+
+    /// `apply_added_tokens` on a document with `added_tokens` over a model with `vocab`; the
+    /// declared tokens and the edited `added_tokens` list.
+    fn apply(added: Value, vocab: Value, config: Value) -> (Vec<(String, u32, bool)>, Vec<Value>) {
+        let mut root = Map::new();
+        root.insert("added_tokens".into(), added);
+        let model = bpe(vocab);
+        let vocab = model_vocab(&model).expect("vocab");
+        let declared = apply_added_tokens(&mut root, &vocab, &cfg(config)).expect("applies");
+        let list = root["added_tokens"].as_array().cloned().unwrap_or_default();
+        (declared, list)
+    }
+
+    fn owned(t: &[(&str, u32, bool)]) -> Vec<(String, u32, bool)> {
+        t.iter()
+            .map(|(c, id, s)| (c.to_string(), *id, *s))
+            .collect()
+    }
+
+    #[test]
+    fn rule_added_token_known_to_the_model_keeps_its_vocabulary_id() {
+        let (declared, _) = apply(
+            json!([]),
+            json!({"a": 0, "b": 1, "<x>": 2}),
+            json!({"added_tokens_decoder": {"7": {"content": "<x>"}}}),
+        );
+        assert_eq!(
+            declared,
+            owned(&[("<x>", 2, false)]),
+            "the config's id 7 must not win"
+        );
+    }
+
+    #[test]
+    fn rule_new_added_token_takes_the_next_free_id_not_the_declared_one() {
+        let (declared, _) = apply(
+            json!([]),
+            json!({"a": 0, "b": 1}),
+            json!({"added_tokens_decoder": {"9": {"content": "<new>"}}}),
+        );
+        assert_eq!(
+            declared,
+            owned(&[("<new>", 2, false)]),
+            "first free id is the vocab size"
+        );
+        // After existing added tokens, the next id is one past the highest.
+        let (declared, _) = apply(
+            json!([added_token(5, "<e>", false, true)]),
+            json!({"a": 0, "b": 1}),
+            json!({"added_tokens_decoder": {"3": {"content": "<new>"}}}),
+        );
+        assert_eq!(
+            declared,
+            owned(&[("<e>", 2, true), ("<new>", 3, false)]),
+            "ids are replayed in order: <e> takes 2 (the reader's next free id), <new> 3"
+        );
+    }
+
+    #[test]
+    fn rule_named_special_token_missing_from_the_backend_is_added_as_special() {
+        let (declared, _) = apply(
+            json!([]),
+            json!({"a": 0, "b": 1}),
+            json!({"bos_token": "<s>", "additional_special_tokens": ["<t>"]}),
+        );
+        assert_eq!(declared, owned(&[("<s>", 2, true), ("<t>", 3, true)]));
+    }
+
+    #[test]
+    fn rule_named_special_token_already_added_keeps_its_entry() {
+        let (_, list) = apply(
+            json!([added_token(2, "<s>", true, true)]),
+            json!({"a": 0, "b": 1}),
+            json!({"bos_token": {"content": "<s>", "lstrip": false}}),
+        );
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            list[0]["lstrip"], true,
+            "the named token must not replace the entry's flags"
+        );
+    }
+
+    #[test]
+    fn rule_decoder_entry_replaces_the_flags_of_an_existing_added_token() {
+        let (_, list) = apply(
+            json!([added_token(2, "<t>", false, false)]),
+            json!({"a": 0, "b": 1}),
+            json!({"added_tokens_decoder": {"2": {"content": "<t>", "lstrip": true}}}),
+        );
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            list[0]["lstrip"], true,
+            "added_tokens_decoder's flags must win"
+        );
+    }
+
+    #[test]
+    fn rule_decoder_entry_that_is_a_named_special_token_is_special() {
+        let (declared, _) = apply(
+            json!([]),
+            json!({"a": 0, "b": 1}),
+            json!({"added_tokens_decoder": {"2": {"content": "<s>", "special": false}},
+                   "bos_token": "<s>"}),
+        );
+        assert_eq!(declared, owned(&[("<s>", 2, true)]));
+    }
+
+    #[test]
+    fn rule_added_tokens_must_be_an_array() {
+        let mut root = Map::new();
+        root.insert("added_tokens".into(), json!(3));
+        let model = bpe(json!({"a": 0}));
+        let vocab = model_vocab(&model).unwrap();
+        let err = apply_added_tokens(&mut root, &vocab, &TokenizerConfig::default()).unwrap_err();
+        assert!(err.contains("must be an array, found a number"), "{err}");
+    }
+
+    #[test]
+    fn rule_model_vocabulary_holes_and_unigram_ids() {
+        let model = bpe(json!({"a": 0, "c": 2}));
+        let v = model_vocab(&model).unwrap();
+        assert_eq!((v.id_space, v.len), (3, 2));
+        assert_eq!(v.present, [true, false, true], "id 1 is a hole");
+        let unigram = json!({"type": "Unigram", "vocab": [["a", 0.0], ["b", -1.0]]});
+        let v = model_vocab(&unigram).unwrap();
+        assert_eq!(
+            (v.get("a"), v.get("b"), v.get("c")),
+            (Some(0), Some(1), None)
+        );
+        let err = model_vocab(&json!({"vocab": "x"}))
+            .err()
+            .expect("a string vocab is an error");
+        assert!(err.contains("found a string"), "{err}");
+    }
+
+    fn template_ids(v: &Value, which: &str) -> Vec<String> {
+        v[which]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| match (p.get("SpecialToken"), p.get("Sequence")) {
+                (Some(s), _) => s["id"].as_str().unwrap().to_owned(),
+                (_, Some(s)) => format!("${}", s["id"].as_str().unwrap()),
+                _ => panic!("{p}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rule_bos_eos_classes_rebuild_the_template_from_the_flags() {
+        let lookup = |t: &str| match t {
+            "<s>" => Some(1),
+            "</s>" => Some(2),
+            _ => None,
+        };
+        let config = cfg(json!({"tokenizer_class": "LlamaTokenizerFast",
+                                "bos_token": "<s>", "eos_token": "</s>", "add_eos_token": true}));
+        let (bos, eos) = config
+            .bos_eos_template()
+            .expect("Llama rebuilds its template");
+        let t = bos_eos_template(&config, bos, eos, &lookup).unwrap();
+        assert_eq!(template_ids(&t, "single"), ["<s>", "$A", "</s>"]);
+        assert_eq!(
+            template_ids(&t, "pair"),
+            ["<s>", "$A", "</s>", "<s>", "$B", "</s>"]
+        );
+        assert_eq!(t["special_tokens"]["<s>"]["ids"], json!([1]));
+    }
+
+    #[test]
+    fn rule_add_bos_without_a_bos_token_is_an_error() {
+        let config = cfg(json!({"tokenizer_class": "LlamaTokenizerFast"}));
+        let err = bos_eos_template(&config, true, false, &|_| Some(0)).unwrap_err();
+        assert!(err.contains("bos_token is not set"), "{err}");
+    }
+
+    #[test]
+    fn rule_bos_token_outside_the_vocabulary_is_an_error() {
+        let config = cfg(json!({"tokenizer_class": "LlamaTokenizerFast", "bos_token": "<s>"}));
+        let err = bos_eos_template(&config, true, false, &|_| None).unwrap_err();
+        assert!(err.contains("not in the vocabulary"), "{err}");
+    }
+
+    fn prefix_space_after(pre: Value, config: Value) -> Value {
+        let mut root = Map::new();
+        root.insert("pre_tokenizer".into(), pre);
+        adjust_prefix_space(&mut root, &cfg(config));
+        root["pre_tokenizer"].clone()
+    }
+
+    #[test]
+    fn rule_byte_level_prefix_space_defaults_to_false() {
+        let pre = json!({"type": "ByteLevel", "add_prefix_space": true});
+        assert_eq!(
+            prefix_space_after(pre, json!({}))["add_prefix_space"],
+            false
+        );
+    }
+
+    #[test]
+    fn rule_explicit_add_prefix_space_is_applied() {
+        let pre = json!({"type": "ByteLevel", "add_prefix_space": false});
+        assert_eq!(
+            prefix_space_after(pre, json!({"add_prefix_space": true}))["add_prefix_space"],
+            true
+        );
+    }
+
+    #[test]
+    fn rule_llama_class_keeps_the_pre_tokenizer_without_an_explicit_value() {
+        let pre = json!({"type": "ByteLevel", "add_prefix_space": true});
+        let after = prefix_space_after(pre, json!({"tokenizer_class": "LlamaTokenizerFast"}));
+        assert_eq!(after["add_prefix_space"], true);
+    }
+
+    #[test]
+    fn rule_other_pre_tokenizers_are_left_alone() {
+        let pre = json!({"type": "Metaspace", "add_prefix_space": true});
+        let after = prefix_space_after(pre.clone(), json!({"add_prefix_space": false}));
+        assert_eq!(after, pre);
+    }
+
+    #[test]
+    fn rule_stored_truncation_and_padding_are_dropped() {
+        let mut doc: Value = serde_json::from_str(TINY).unwrap();
+        doc["truncation"] =
+            json!({"direction": "Right", "max_length": 4, "strategy": "LongestFirst", "stride": 0});
+        let (canonical, _) = prepare(&doc.to_string(), None, Path::new("t")).unwrap();
+        let canonical: Value = serde_json::from_str(&canonical).unwrap();
+        assert!(
+            canonical["truncation"].is_null(),
+            "{}",
+            canonical["truncation"]
+        );
+        assert!(canonical["padding"].is_null());
+    }
+
+    #[test]
+    fn rule_meta_defaults_and_named_token_ids() {
+        let (_, meta) = prepare(TINY, None, Path::new("t")).unwrap();
+        assert!(
+            !meta.clean_up_tokenization_spaces,
+            "transformers' default is false"
+        );
+        assert!(!meta.split_special_tokens);
+        assert_eq!(meta.named, [None, None, None, None]);
+        let config = json!({"eos_token": "<|end|>", "pad_token": "<pad>",
+                            "clean_up_tokenization_spaces": true, "split_special_tokens": true});
+        let (_, meta) = prepare(TINY, Some(&config.to_string()), Path::new("t")).unwrap();
+        assert!(meta.clean_up_tokenization_spaces && meta.split_special_tokens);
+        assert_eq!(
+            meta.named[1],
+            Some(("<|end|>".to_owned(), 258)),
+            "eos: the added token"
+        );
+        assert_eq!(
+            meta.named[2],
+            Some(("<pad>".to_owned(), 259)),
+            "pad: missing from the backend, so added after the last id"
+        );
+    }
+
+    #[test]
+    fn rule_a_config_error_names_the_config_file() {
+        match prepare(TINY, Some(r#"{"bos_token": 3}"#), Path::new("dir")) {
+            Err(Error::Parse { path, message, .. }) => {
+                assert!(
+                    path.ends_with("tokenizer_config.json"),
+                    "{}",
+                    path.display()
+                );
+                assert!(message.contains("bos_token"), "{message}");
+            }
+            other => panic!("expected a parse error, got {:?}", other.map(|_| ())),
         }
     }
 }

@@ -99,7 +99,7 @@ pub fn bundled_engine(
     {
         let origin = bundled.origin();
         let ranks = crate::source::decompress(ranks_zst)
-            .map_err(|e| Error::parse(origin.join("ranks.zst"), e))?;
+            .map_err(|e| Error::parse_source(origin.join("ranks.zst"), e))?;
         let engine = encoding_engine(&ranks, special_tokens, pattern, &origin)?;
         return Ok(Engine::Tiktoken(Box::new(engine)));
     }
@@ -130,7 +130,7 @@ pub(crate) fn encoding_engine(
 ) -> Result<tiktoken::TiktokenEngine> {
     let path = origin.join("special_tokens.json");
     let v: Value =
-        serde_json::from_slice(special_tokens_json).map_err(|e| Error::parse(&path, e))?;
+        serde_json::from_slice(special_tokens_json).map_err(|e| Error::parse_source(&path, e))?;
     let Some(map) = v.get("special_tokens").and_then(Value::as_object) else {
         return Err(Error::parse(&path, "no `special_tokens` object"));
     };
@@ -184,22 +184,19 @@ pub fn engine(files: &TokenizerFiles, store: Option<&prepared::PreparedStore>) -
             Ok(Engine::Hf(Box::new(e)))
         }
         TokenizerFormat::Tiktoken => {
-            let (mut pattern, mut reserved) = (None, None);
-            if let Some(extra) = &files.tiktoken_extra {
-                let v: Value = serde_json::from_slice(extra)
-                    .map_err(|e| Error::parse(files.origin.join("tiktoken_config.json"), e))?;
-                pattern = v.get("pat_str").and_then(Value::as_str).map(str::to_owned);
-                reserved = v
-                    .get("num_reserved_special_tokens")
-                    .and_then(Value::as_u64)
-                    .and_then(|n| u32::try_from(n).ok());
-            }
+            let settings = match &files.tiktoken_extra {
+                Some(extra) => tiktoken::TiktokenSettings::parse(
+                    extra,
+                    &files.origin.join("tiktoken_config.json"),
+                )?,
+                None => tiktoken::TiktokenSettings::default(),
+            };
             Ok(Engine::Tiktoken(Box::new(
                 tiktoken::TiktokenEngine::from_parts(
                     &files.main,
                     files.config.as_deref(),
-                    pattern.as_deref(),
-                    reserved,
+                    settings.pattern.as_deref(),
+                    settings.num_reserved,
                     &files.origin,
                 )?,
             )))

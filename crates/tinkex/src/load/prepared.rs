@@ -15,12 +15,12 @@
 //! kept, is prepared afresh. A payload the engine rejects is deleted. Either way the entry is
 //! rewritten.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::hf::PreparedMeta;
+use crate::error::{Error, IoOp, Result};
 
 /// Bump when the prepared form or its key changes meaning.
 const FORMAT_VERSION: u32 = 4;
@@ -165,14 +165,8 @@ impl PreparedStore {
 
     /// Stores the prepared document for `key`, atomically. Failures are returned, not fatal:
     /// the cache only saves time.
-    pub fn put(
-        &self,
-        key: &str,
-        digest: &str,
-        meta: &PreparedMeta,
-        canonical: &str,
-    ) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+    pub fn put(&self, key: &str, digest: &str, meta: &PreparedMeta, canonical: &str) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io_op(IoOp::Create, &self.dir, e))?;
         let header = Header {
             format: "tinkex-prepared".into(),
             version: FORMAT_VERSION,
@@ -183,36 +177,17 @@ impl PreparedStore {
             json_len: canonical.len(),
             meta: meta.clone(),
         };
-        let header = serde_json::to_string(&header)?;
         let target = self.path(key);
-        // Unique per writer, also between threads of one process (two loads of one tokenizer
-        // may write at once): each renames a whole file of its own into place.
-        static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let tmp = self.dir.join(format!(
-            ".{}.{}-{}.tmp",
-            target
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("entry"),
-            std::process::id(),
-            WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let result = (|| {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let header = serde_json::to_string(&header)
+            .map_err(|e| Error::io_op(IoOp::Write, &target, std::io::Error::other(e)))?;
+        let result = crate::fs::write_atomic(&target, |f| {
             f.write_all(header.as_bytes())?;
             f.write_all(b"\n")?;
-            f.write_all(canonical.as_bytes())?;
-            f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            std::fs::rename(&tmp, &target)
-        })();
-        match result {
-            Ok(()) => {
-                self.remove_old_formats();
-                self.evict();
-            }
-            Err(_) => {
-                let _ = std::fs::remove_file(&tmp);
-            }
+            f.write_all(canonical.as_bytes())
+        });
+        if result.is_ok() {
+            self.remove_old_formats();
+            self.evict();
         }
         result
     }
@@ -250,11 +225,7 @@ fn sampled_sha256(bytes: &[u8]) -> String {
             h.update(&bytes[start..start + BLOCK]);
         }
     }
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::fs::hex(&h.finalize())
 }
 
 /// What the files must be for an entry to be used: the SHA-256 of `tokenizer.json` and of
@@ -265,8 +236,8 @@ pub fn content_digest(main: &[u8], config: Option<&[u8]>) -> String {
     use sha2::{Digest, Sha256};
     format!(
         "{}|{}",
-        hex(&Sha256::digest(main)),
-        config.map_or_else(|| "none".to_owned(), |c| hex(&Sha256::digest(c)))
+        crate::fs::hex(&Sha256::digest(main)),
+        config.map_or_else(|| "none".to_owned(), |c| crate::fs::hex(&Sha256::digest(c)))
     )
 }
 

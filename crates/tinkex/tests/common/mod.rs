@@ -3,8 +3,42 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
+use tinkex::cache::TokenizerCache;
+use tinkex::{Config, Tokenizer};
+
+/// The configuration of every library test, built without reading the environment: offline,
+/// the bundled tokenizers on, no Hugging Face cache and no prepared-tokenizer store, so nothing
+/// the developer has set (`HF_HUB_OFFLINE`, `TINKEX_NO_BUNDLED`, `HF_HOME`, …) changes a result
+/// and nothing is written outside the tests' own temporary directories.
+pub fn config() -> Config {
+    Config::default()
+        .with_offline(true)
+        .with_bundled(true)
+        .with_hub_cache(None)
+        .with_prepared_cache(None)
+}
+
+/// One cache with [`config`] shared by the tests of a binary: what the process-wide functions
+/// (`tinkex::tokenizer::get_or_load_tokenizer`, …) give, without their environment.
+pub fn cache() -> &'static TokenizerCache {
+    static CACHE: OnceLock<TokenizerCache> = OnceLock::new();
+    CACHE.get_or_init(|| TokenizerCache::new(config()))
+}
+
+/// The tokenizer of a (bundled) model, from [`cache`].
+pub fn tokenizer(model: &str) -> Arc<Tokenizer> {
+    cache()
+        .get_or_load(model)
+        .unwrap_or_else(|e| panic!("{model}: {e}"))
+}
+
+/// `Tokenizer::from_path` with [`config`] rather than the environment's.
+pub fn from_path(dir: impl AsRef<Path>) -> tinkex::Result<Tokenizer> {
+    Tokenizer::from_path_with(dir, &config())
+}
 
 /// One oracle case (see tests/data/parity/PROVENANCE.md).
 #[derive(Debug, Deserialize)]

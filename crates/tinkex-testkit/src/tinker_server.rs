@@ -1,10 +1,7 @@
 //! A Tinker API stand-in on 127.0.0.1 for the tests: each route (`METHOD /path`) answers from a
 //! queue of scripted replies (the last one repeats), and every request is logged with its
 //! headers and body.
-#![allow(dead_code)]
-
-#[path = "http.rs"]
-mod http;
+use crate::http;
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};

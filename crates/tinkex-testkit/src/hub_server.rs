@@ -11,10 +11,7 @@
 //!
 //! `GET /cdn/{sha256}` serves the bytes, honouring `Range: bytes=N-` with `206`.
 //! Faults are queued with [`HubServer::fault`] and each is used by one matching request.
-#![allow(dead_code)]
-
-#[path = "http.rs"]
-mod http;
+use crate::http;
 
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
@@ -80,9 +77,14 @@ pub fn sha256_hex(b: &[u8]) -> String {
         .collect()
 }
 
-/// A 40-hex etag for a plain file (the real Hub uses the git blob sha1; any stable name works).
+/// The etag of a plain (non-LFS) file, as the real Hub gives it: the git blob sha1
+/// (`sha1("blob {len}\0" + contents)`), which clients check the download against.
 pub fn plain_etag(b: &[u8]) -> String {
-    sha256_hex(b)[..40].to_owned()
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", b.len()).as_bytes());
+    h.update(b);
+    h.finalize().iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl RepoSpec {

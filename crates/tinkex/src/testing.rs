@@ -1,0 +1,26 @@
+//! Support for the unit tests: tokenizers loaded with a configuration built without reading the
+//! environment (offline, bundled tokenizers on, no Hugging Face cache, no prepared store), so the
+//! developer's settings change no result and nothing is written outside temporary directories.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::cache::TokenizerCache;
+use crate::{Config, Tokenizer};
+
+/// The configuration of the unit tests.
+pub(crate) fn config() -> Config {
+    Config::default()
+        .with_offline(true)
+        .with_bundled(true)
+        .with_hub_cache(None)
+        .with_prepared_cache(None)
+}
+
+/// The tokenizer of a bundled model, from one cache with [`config`] shared by the unit tests.
+pub(crate) fn tokenizer(model: &str) -> Arc<Tokenizer> {
+    static CACHE: OnceLock<TokenizerCache> = OnceLock::new();
+    CACHE
+        .get_or_init(|| TokenizerCache::new(config()))
+        .get_or_load(model)
+        .unwrap_or_else(|e| panic!("{model}: {e}"))
+}
