@@ -68,8 +68,8 @@
 //! The tokenizer engines do millions of small operations per megabyte of text. Unoptimised, as
 //! a dependent crate's default debug build compiles them, loading and encoding are about ten
 //! times slower (the quick start above: ~20 s in a dependent crate's debug build, 1.9 s in
-release). Optimising only tinkex and `tokenizers` is not enough (the engine spans several
-crates); optimise all dependencies, which brings it to ~2.1 s, in your `Cargo.toml`:
+//! release). Optimising only tinkex and `tokenizers` is not enough (the engine spans several
+//! crates); optimise all dependencies, which brings it to ~2.1 s, in your `Cargo.toml`:
 //!
 //! ```toml
 //! [profile.dev.package."*"]

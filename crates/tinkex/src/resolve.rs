@@ -178,7 +178,7 @@ pub enum Resolution {
         rule: Rule,
     },
     /// Rule 8: a tokenizer compiled into tinkex that has no Hugging Face files
-    /// (`o200k_base_chat`, Inkling's; [`crate::source::builtin`]). It needs the `bundled` cargo
+    /// (`o200k_base_chat`, Inkling's). It needs the `bundled` cargo
     /// feature, and loads with no network and no cache.
     Builtin {
         /// Its name, e.g. `o200k_base_chat`.

@@ -513,7 +513,7 @@ pub fn list(cache: &Path) -> Result<Vec<CachedRepo>> {
     Ok(repos)
 }
 
-/// What [`remove_files`] removed.
+/// What [`remove`](crate::hub::remove) removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Removed {

@@ -2,7 +2,7 @@
 //!
 //! [`fetch`] asks the Hub (`HF_ENDPOINT`) which commit a revision is at and which blobs the
 //! files are, downloads the blobs the cache lacks, and links them into
-//! `snapshots/{commit}` in huggingface_hub's layout ([`layout`]), so Python's
+//! `snapshots/{commit}` in huggingface_hub's layout, so Python's
 //! `huggingface_hub` / `transformers` and tinkex share one cache. Each file is written to
 //! `{blob}.incomplete` under a per-blob lock, checked (size, and sha256 when the etag is one),
 //! and renamed into place; a request that fails for a transient reason is retried
