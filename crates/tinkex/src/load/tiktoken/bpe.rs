@@ -245,22 +245,8 @@ mod tests {
         specials.insert("<|im_end|>".into(), 200_000);
         let core = tiktoken_rs::CoreBPE::new(encoder, specials, TiktokenEngine::KIMI_PATTERN)
             .expect("CoreBPE");
-        let mut seed = 0x2545F4914F6CDD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let alphabet: Vec<char> =
-            "aAzZ eé中文ß١٢3 9\n\t\r.,!?'sll😀👍🏽\u{301}ǅʰ\u{a0}\u{3000}\u{1c}<|>"
-                .chars()
-                .collect();
-        for _ in 0..300 {
-            let len = (next() % 300) as usize;
-            let text: String = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
+        let alphabet = "aAzZ eé中文ß١٢3 9\n\t\r.,!?'sll😀👍🏽\u{301}ǅʰ\u{a0}\u{3000}\u{1c}<|>";
+        for text in super::super::fixtures::random_texts(0x2545F4914F6CDD1D, alphabet, 300) {
             assert_eq!(
                 e.encode_ordinary(&text),
                 core.encode_ordinary(&text),

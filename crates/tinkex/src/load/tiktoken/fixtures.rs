@@ -151,3 +151,24 @@ pub(super) fn o200k_engine() -> &'static TiktokenEngine {
         .expect("o200k loads")
     })
 }
+
+/// `count` random texts of up to 299 characters drawn from `alphabet` (xorshift from `seed`,
+/// so every run draws the same texts).
+pub(super) fn random_texts(seed: u64, alphabet: &str, count: usize) -> Vec<String> {
+    let mut seed = seed;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let alphabet: Vec<char> = alphabet.chars().collect();
+    (0..count)
+        .map(|_| {
+            let len = (next() % 300) as usize;
+            (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect()
+        })
+        .collect()
+}

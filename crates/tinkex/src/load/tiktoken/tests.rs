@@ -45,22 +45,8 @@ fn ordinary_style_is_tiktoken_encode_ordinary() {
     assert_eq!(e.style(), EncodeStyle::Ordinary);
     assert_eq!(e.num_base_tokens(), 199_998);
     assert_eq!(e.vocab_size(), 200_000);
-    let mut seed = 0xD1B54A32D192ED03u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let alphabet: Vec<char> =
-        "aAzZ eé中文ß١٢3 9\n\t\r.,!?/'sll😀👍🏽\u{301}ǅʰ\u{a0}\u{3000}\u{1c}<|>endoftext"
-            .chars()
-            .collect();
-    for _ in 0..300 {
-        let len = (next() % 300) as usize;
-        let text: String = (0..len)
-            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-            .collect();
+    let alphabet = "aAzZ eé中文ß١٢3 9\n\t\r.,!?/'sll😀👍🏽\u{301}ǅʰ\u{a0}\u{3000}\u{1c}<|>endoftext";
+    for text in random_texts(0xD1B54A32D192ED03, alphabet, 300) {
         assert_eq!(e.encode(&text), core.encode_ordinary(&text), "{text:?}");
     }
     // Markup is text, and long runs are not chunked the Kimi way (25,000 characters).
