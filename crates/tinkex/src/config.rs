@@ -145,7 +145,17 @@ pub struct Config {
     pub download_timeout: Duration,
     /// Retries of failed requests.
     pub retry: RetryPolicy,
+    /// For the tokenizers tinkex's own engine encodes (the lineup's byte-level BPEs): after how
+    /// many bytes of input a tokenizer also builds Hugging Face's engine, on a helper thread, and
+    /// hands encoding over to it (faster on long inputs; ~0.1–0.8 s of one core to build and
+    /// ~50–150 MB more memory). `Some(0)`: right after loading; `None`: never (less memory,
+    /// slower on long inputs). Results never depend on it: both engines give the same ids.
+    pub hf_engine_after: Option<u64>,
 }
+
+/// [`Config::hf_engine_after`]'s default: about 0.1 s of encoding, so that short jobs never pay
+/// for the build and long ones switch within a second.
+pub const DEFAULT_HF_ENGINE_AFTER: u64 = 4 << 20;
 
 impl Default for Config {
     /// Bundled tokenizers on, offline off, no hub cache, the public Hub, no token, 10 s timeouts.
@@ -160,6 +170,7 @@ impl Default for Config {
             metadata_timeout: Duration::from_secs(10),
             download_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            hf_engine_after: Some(DEFAULT_HF_ENGINE_AFTER),
         }
     }
 }
@@ -277,6 +288,7 @@ impl Config {
             metadata_timeout,
             download_timeout,
             retry: defaults.retry,
+            hf_engine_after: defaults.hf_engine_after,
         };
         (config, warnings)
     }
@@ -290,6 +302,12 @@ impl Config {
     /// Sets [`Config::use_bundled`].
     pub fn with_bundled(mut self, use_bundled: bool) -> Self {
         self.use_bundled = use_bundled;
+        self
+    }
+
+    /// Sets [`Config::hf_engine_after`].
+    pub fn with_hf_engine_after(mut self, bytes: Option<u64>) -> Self {
+        self.hf_engine_after = bytes;
         self
     }
 

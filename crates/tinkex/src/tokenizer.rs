@@ -83,41 +83,29 @@ pub struct Tokenizer {
     token_bytes: OnceLock<Option<TokenBytes>>,
 }
 
-/// Every token's bytes, for byte-level tokenizer.json engines (the streaming decoder's table).
-pub(crate) struct TokenBytes {
-    bytes: Vec<u8>,
-    offsets: Vec<u32>,
-    special: Vec<bool>,
-}
+pub(crate) use crate::load::TokenBytes;
 
-impl TokenBytes {
-    pub(crate) fn get(&self, id: u32) -> &[u8] {
-        let (a, b) = (self.offsets[id as usize], self.offsets[id as usize + 1]);
-        &self.bytes[a as usize..b as usize]
-    }
-
-    pub(crate) fn is_special(&self, id: u32) -> bool {
-        self.special[id as usize]
-    }
-
-    /// The table for `e`, or `None` when it is not a byte-level BPE.
-    fn build(e: &load::hf::HfEngine) -> Option<TokenBytes> {
+/// The token byte table of `e`, or `None` when it is not a byte-level BPE.
+fn token_bytes_of(e: &load::hf::HfEngine) -> Option<TokenBytes> {
+    {
         use tokenizers::pipeline::PipelineModel;
-        let PipelineModel::BPE(bpe) = e.tokenizer.get_model() else {
+        let tokenizer = e.pipeline.get().ok()?;
+        let PipelineModel::BPE(bpe) = tokenizer.get_model() else {
             return None;
         };
         if !bpe.is_byte_level() {
             return None;
         }
-        let added = e.tokenizer.get_added_vocabulary();
+        let added = tokenizer.get_added_vocabulary();
+        let id_space = e.info.id_space;
         let mut t = TokenBytes {
-            bytes: Vec::with_capacity(e.id_space as usize * 6),
-            offsets: Vec::with_capacity(e.id_space as usize + 1),
-            special: vec![false; e.id_space as usize],
+            bytes: Vec::with_capacity(id_space as usize * 6),
+            offsets: Vec::with_capacity(id_space as usize + 1),
+            special: vec![false; id_space as usize],
         };
         t.offsets.push(0);
-        let mut added_ids = e.added.iter().map(|(_, id, _)| *id).peekable();
-        for id in 0..e.id_space {
+        let mut added_ids = e.info.added.iter().map(|(_, id, _)| *id).peekable();
+        for id in 0..id_space {
             // The engine's own rule: an added token decodes to its (normalised) content.
             let is_added = added_ids.peek() == Some(&id);
             if is_added {
@@ -129,7 +117,7 @@ impl TokenBytes {
                     t.bytes.extend_from_slice(content.as_bytes());
                 }
                 None => {
-                    if let Some(token) = e.tokenizer.get_model().id_to_token(id) {
+                    if let Some(token) = tokenizer.get_model().id_to_token(id) {
                         t.bytes
                             .extend(token.chars().filter_map(load::tiktoken::char_to_byte));
                     }
@@ -287,17 +275,24 @@ impl Tokenizer {
         revision: Option<String>,
         config: &Config,
     ) -> Result<Tokenizer> {
-        let engine = load::engine(&files, prepared_store(config).as_ref())?;
-        drop(files);
+        let engine = load::engine(
+            files,
+            prepared_store(config).as_ref(),
+            config.hf_engine_after,
+        )?;
         Ok(Tokenizer::from_engine(engine, name, revision))
     }
 
     /// A bundled tokenizer, through `config`'s prepared-tokenizer cache.
     pub(crate) fn from_bundled_with(
-        bundled: &source::BundledTokenizer,
+        bundled: &'static source::BundledTokenizer,
         config: &Config,
     ) -> Result<Tokenizer> {
-        let engine = load::bundled_engine(bundled, prepared_store(config).as_ref())?;
+        let engine = load::bundled_engine(
+            bundled,
+            prepared_store(config).as_ref(),
+            config.hf_engine_after,
+        )?;
         Ok(Tokenizer::from_engine(
             engine,
             bundled.display_name().to_owned(),
@@ -308,6 +303,7 @@ impl Tokenizer {
     fn from_engine(engine: Engine, name: String, revision: Option<String>) -> Tokenizer {
         let (vocab_size, special, bos, eos, pad) = match &engine {
             Engine::Hf(e) => {
+                let e = &e.info;
                 let special = e
                     .added
                     .iter()
@@ -370,6 +366,15 @@ impl Tokenizer {
         }
     }
 
+    /// The byte table of a tokenizer.json engine: tinkex's engine's own, else built from Hugging
+    /// Face's engine on first use (`None` when it is not byte-level).
+    fn hf_token_bytes<'a>(&'a self, e: &'a load::hf::HfEngine) -> Option<&'a TokenBytes> {
+        match &e.fast {
+            Some(fast) => Some(fast.token_bytes()),
+            None => self.token_bytes.get_or_init(|| token_bytes_of(e)).as_ref(),
+        }
+    }
+
     /// The resolved tokenizer id (repo id), or the path it was loaded from.
     pub fn name(&self) -> &str {
         &self.name
@@ -401,20 +406,39 @@ impl Tokenizer {
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
         match &self.engine {
             Engine::Hf(e) => {
-                let (prefix, suffix): (&[u32], &[u32]) = match (&e.wrap, add_special_tokens) {
+                let info = &e.info;
+                let (prefix, suffix): (&[u32], &[u32]) = match (&info.wrap, add_special_tokens) {
                     (Some((p, s)), true) => (p, s),
                     _ => (&[], &[]),
                 };
+                // tinkex's engine until Hugging Face's is ready (then the faster of the two on
+                // long inputs); both give the same ids.
+                let pipeline = match (e.pipeline.try_get(), &e.fast) {
+                    (Some(p), _) => p,
+                    (None, Some(fast)) if info.wrap.is_some() || !add_special_tokens => {
+                        let mut out =
+                            Vec::with_capacity(text.len() / 4 + prefix.len() + suffix.len() + 4);
+                        out.extend_from_slice(prefix);
+                        fast.encode_into(text, info.split_special_tokens, &mut out)
+                            .map_err(Error::engine)?;
+                        out.extend_from_slice(suffix);
+                        // Counted after the call: one long call never waits on, nor competes
+                        // with, a build whose result it could not use.
+                        e.pipeline.note_encoded(text.len());
+                        return Ok(out);
+                    }
+                    (None, _) => e.pipeline.get()?,
+                };
                 let opts = HfEncodeOptions {
                     // With `wrap` the specials are added here; without it the engine adds them.
-                    add_special_tokens: add_special_tokens && e.wrap.is_none(),
-                    encode_special_tokens: e.split_special_tokens,
+                    add_special_tokens: add_special_tokens && info.wrap.is_none(),
+                    encode_special_tokens: info.split_special_tokens,
                     ..HfEncodeOptions::default()
                 };
                 let mut out: Vec<PipelineToken> =
                     Vec::with_capacity(text.len() / 4 + prefix.len() + suffix.len() + 4);
                 out.extend(prefix.iter().map(|&id| PipelineToken::from(id)));
-                e.tokenizer
+                pipeline
                     .encode_into(text, &opts, &mut out)
                     .map_err(engine_err)?;
                 out.extend(suffix.iter().map(|&id| PipelineToken::from(id)));
@@ -435,18 +459,51 @@ impl Tokenizer {
     pub(crate) fn encode_special_as_text(&self, text: &str) -> Result<Vec<u32>> {
         match &self.engine {
             Engine::Hf(e) => {
+                let pipeline = match (e.pipeline.try_get(), &e.fast) {
+                    (Some(p), _) => p,
+                    (None, Some(fast)) => {
+                        let mut out = Vec::with_capacity(text.len() / 4 + 4);
+                        fast.encode_into(text, true, &mut out)
+                            .map_err(Error::engine)?;
+                        e.pipeline.note_encoded(text.len());
+                        return Ok(out);
+                    }
+                    (None, None) => e.pipeline.get()?,
+                };
                 let opts = HfEncodeOptions {
                     add_special_tokens: false,
                     encode_special_tokens: true,
                     ..HfEncodeOptions::default()
                 };
                 let mut out: Vec<PipelineToken> = Vec::with_capacity(text.len() / 4 + 4);
-                e.tokenizer
+                pipeline
                     .encode_into(text, &opts, &mut out)
                     .map_err(engine_err)?;
                 Ok(out.into_iter().map(u32::from).collect())
             }
             Engine::Tiktoken(e) => Ok(e.encode_ordinary(text)),
+        }
+    }
+
+    /// Builds now, and waits for, what this tokenizer otherwise builds only once it pays off:
+    /// for the lineup's byte-level tokenizers, Hugging Face's engine, which takes over encoding
+    /// from tinkex's own (faster to load, slower on long inputs) after a few megabytes. Loading
+    /// never waits for it and no result depends on it — both engines give the same ids — so call
+    /// this only where full encoding speed from the first call matters more than start-up time (a
+    /// long-running worker, a benchmark). A no-op for other tokenizers.
+    ///
+    /// ```
+    /// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
+    /// let tok = tinkex::tokenizer::get_or_load_tokenizer("Qwen/Qwen3-8B")?;
+    /// let before = tok.encode("Hello world", false)?;
+    /// tok.warm_up()?;
+    /// assert_eq!(tok.encode("Hello world", false)?, before);
+    /// # Ok::<(), tinkex::Error>(())
+    /// ```
+    pub fn warm_up(&self) -> Result<()> {
+        match &self.engine {
+            Engine::Hf(e) if e.fast.is_some() => e.pipeline.get().map(|_| ()),
+            _ => Ok(()),
         }
     }
 
@@ -467,7 +524,7 @@ impl Tokenizer {
 
     pub(crate) fn check_ids(&self, ids: &[u32]) -> Result<()> {
         let holes = match &self.engine {
-            Engine::Hf(e) => e.holes.as_deref(),
+            Engine::Hf(e) => e.info.holes.as_deref(),
             Engine::Tiktoken(_) => None,
         };
         for &id in ids {
@@ -501,7 +558,7 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
         let text = self.decode_raw(ids, skip_special_tokens)?;
         Ok(match &self.engine {
-            Engine::Hf(e) if e.clean_up_tokenization_spaces => clean_up_tokenization(text),
+            Engine::Hf(e) if e.info.clean_up_tokenization_spaces => clean_up_tokenization(text),
             _ => text,
         })
     }
@@ -511,10 +568,27 @@ impl Tokenizer {
     pub(crate) fn decode_raw(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
         self.check_ids(ids)?;
         match &self.engine {
-            Engine::Hf(e) => e
-                .tokenizer
-                .decode(ids, skip_special_tokens)
-                .map_err(engine_err),
+            Engine::Hf(e) => match &e.fast {
+                // A byte-level decoder: the tokens' bytes, read as UTF-8 with replacement.
+                Some(fast) => {
+                    let table = fast.token_bytes();
+                    let mut bytes = Vec::with_capacity(ids.len() * 4);
+                    for &id in ids {
+                        if !(skip_special_tokens && table.is_special(id)) {
+                            bytes.extend_from_slice(table.get(id));
+                        }
+                    }
+                    Ok(match String::from_utf8(bytes) {
+                        Ok(s) => s,
+                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    })
+                }
+                None => e
+                    .pipeline
+                    .get()?
+                    .decode(ids, skip_special_tokens)
+                    .map_err(engine_err),
+            },
             Engine::Tiktoken(e) => e.decode(ids, skip_special_tokens),
         }
     }
@@ -525,7 +599,7 @@ impl Tokenizer {
     pub(crate) fn append_bytes(&self, ids: &[u32], out: &mut Vec<u8>) -> Result<bool> {
         self.check_ids(ids)?;
         match &self.engine {
-            Engine::Hf(e) => match self.token_bytes.get_or_init(|| TokenBytes::build(e)) {
+            Engine::Hf(e) => match self.hf_token_bytes(e) {
                 Some(table) => {
                     for &id in ids {
                         out.extend_from_slice(table.get(id));
@@ -547,11 +621,9 @@ impl Tokenizer {
     pub fn decode_stream(&self, skip_special_tokens: bool) -> crate::stream::DecodeStream<'_> {
         let (bytes, tiktoken, clean_up) = match &self.engine {
             Engine::Hf(e) => (
-                self.token_bytes
-                    .get_or_init(|| TokenBytes::build(e))
-                    .as_ref(),
+                self.hf_token_bytes(e),
                 None,
-                e.clean_up_tokenization_spaces,
+                e.info.clean_up_tokenization_spaces,
             ),
             Engine::Tiktoken(e) => (None, Some(&**e), false),
         };
@@ -577,13 +649,16 @@ impl Tokenizer {
     pub fn id_to_token(&self, id: u32) -> Option<String> {
         match &self.engine {
             Engine::Hf(e) => {
-                if let Some((content, _, _)) = e.added.iter().find(|(_, i, _)| *i == id) {
+                if let Some((content, _, _)) = e.info.added.iter().find(|(_, i, _)| *i == id) {
                     return Some(content.clone());
                 }
                 if id >= self.vocab_size {
                     return None;
                 }
-                e.tokenizer.get_model().id_to_token(id)
+                match &e.fast {
+                    Some(fast) => fast.id_to_token(id),
+                    None => e.pipeline.get().ok()?.get_model().id_to_token(id),
+                }
             }
             Engine::Tiktoken(e) => e.id_to_token(id),
         }
@@ -593,12 +668,18 @@ impl Tokenizer {
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
         match &self.engine {
             Engine::Hf(e) => {
-                if let Some((_, id, _)) = e.added.iter().find(|(c, _, _)| c == token) {
+                if let Some((_, id, _)) = e.info.added.iter().find(|(c, _, _)| c == token) {
                     return Some(*id);
+                }
+                if let Some(fast) = &e.fast {
+                    return fast.token_to_id(token);
                 }
                 // Built on first use: most users never ask, and it costs a pass over the vocabulary.
                 let map = self.token_to_id.get_or_init(|| {
-                    let model = e.tokenizer.get_model();
+                    let Ok(tokenizer) = e.pipeline.get() else {
+                        return HashMap::new();
+                    };
+                    let model = tokenizer.get_model();
                     (0..self.vocab_size)
                         .filter_map(|id| Some((model.id_to_token(id)?, id)))
                         .collect()

@@ -11,6 +11,23 @@ fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     v
 }
 
+/// The prepared documents (one per tokenizer).
+fn documents(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    with_extension(dir, "json")
+}
+
+/// The stored engines (one per tokenizer that tinkex's own engine handles).
+fn engines(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    with_extension(dir, "bpe")
+}
+
+fn with_extension(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
+    entries(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect()
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -31,57 +48,130 @@ fn later_loads_use_the_prepared_form_and_stay_exact() {
         .with_offline(true)
         .with_hub_cache(None)
         .with_prepared_cache(Some(store.path().to_path_buf()));
-    let first = TokenizerCache::new(config.clone())
-        .get_or_load("meta-llama/Llama-3.1-8B")
-        .unwrap();
-    let files = entries(store.path());
-    assert_eq!(files.len(), 1, "one prepared entry: {files:?}");
-    let written = std::fs::read(&files[0]).unwrap();
-
-    // A second process (here: a second cache) reads it back and is exactly as correct.
-    let second = TokenizerCache::new(config.clone())
-        .get_or_load("meta-llama/Llama-3.1-8B")
-        .unwrap();
+    let load = || {
+        TokenizerCache::new(config.clone())
+            .get_or_load("meta-llama/Llama-3.1-8B")
+            .unwrap()
+    };
+    let first = load();
+    let (docs, engs) = (documents(store.path()), engines(store.path()));
     assert_eq!(
-        std::fs::read(&files[0]).unwrap(),
-        written,
-        "a valid entry is not rewritten"
+        (docs.len(), engs.len(), entries(store.path()).len()),
+        (1, 1, 2),
+        "one document and one engine: {:?}",
+        entries(store.path())
     );
+    let (doc, eng) = (docs[0].clone(), engs[0].clone());
+    let (doc_written, eng_written) = (std::fs::read(&doc).unwrap(), std::fs::read(&eng).unwrap());
+    let unchanged = |why: &str| {
+        assert_eq!(std::fs::read(&doc).unwrap(), doc_written, "document: {why}");
+        assert_eq!(std::fs::read(&eng).unwrap(), eng_written, "engine: {why}");
+        assert!(entries(store.path())
+            .iter()
+            .all(|p| !p.to_string_lossy().ends_with(".tmp")));
+    };
+
+    // A second process (here: a second cache) reads it back and is exactly as correct, with
+    // tinkex's engine and, once built, Hugging Face's from the stored document.
+    let second = load();
+    unchanged("a valid entry is not rewritten");
     let bad = common::mismatches("llama3_1", &second);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+    second.warm_up().unwrap();
+    let bad = common::mismatches("llama3_1", &second);
+    assert!(bad.is_empty(), "after warm-up: {}", bad.join("\n"));
     assert_eq!(first.vocab_size(), second.vocab_size());
     assert_eq!(first.bos_token(), second.bos_token());
 
-    // A damaged entry is ignored and rewritten; the load still succeeds.
-    std::fs::write(&files[0], &written[..written.len() / 3]).unwrap();
-    let third = TokenizerCache::new(config.clone())
-        .get_or_load("meta-llama/Llama-3.1-8B")
-        .unwrap();
+    // A truncated, damaged or foreign stored engine is never used: rebuilt, the load exact.
+    let check = |damaged: &[u8], why: &str| {
+        std::fs::write(&eng, damaged).unwrap();
+        let t = load();
+        assert_eq!(
+            t.encode("Hello world", true).unwrap(),
+            vec![128000, 9906, 1917],
+            "{why}"
+        );
+        unchanged(why);
+    };
+    check(&eng_written[..eng_written.len() / 3], "truncated engine");
+    let mut flipped = eng_written.clone();
+    flipped[eng_written.len() / 2] ^= 1;
+    check(&flipped, "one bit flipped");
+    let mut longer = eng_written.clone();
+    longer.extend_from_slice(b"more");
+    check(&longer, "trailing bytes");
+    check(b"", "empty");
+    let gpt2_store = tempfile::tempdir().unwrap();
+    TokenizerCache::new(
+        config
+            .clone()
+            .with_prepared_cache(Some(gpt2_store.path().to_path_buf())),
+    )
+    .get_or_load("gpt2")
+    .unwrap();
+    let foreign = std::fs::read(&engines(gpt2_store.path())[0]).unwrap();
+    check(&foreign, "another tokenizer's engine");
+    let other_version =
+        String::from_utf8_lossy(&eng_written[..64]).replace("\"version\":1", "\"version\":2");
+    let mut edited = other_version.into_bytes();
+    edited.extend_from_slice(&eng_written[64..]);
+    check(&edited, "another format version");
+
+    // A damaged document does not stop tinkex's engine; Hugging Face's is then built from the
+    // files again, and the document rewritten.
+    std::fs::write(&doc, &doc_written[..doc_written.len() / 3]).unwrap();
+    let t = load();
     assert_eq!(
-        third.encode("Hello world", true).unwrap(),
+        t.encode("Hello world", true).unwrap(),
         vec![128000, 9906, 1917]
     );
+    t.warm_up().unwrap();
     assert_eq!(
-        std::fs::read(&files[0]).unwrap(),
-        written,
-        "rewritten whole"
+        t.encode("Hello world", true).unwrap(),
+        vec![128000, 9906, 1917]
     );
-    // So is one whose payload the engine rejects although its header is intact.
+    unchanged("document rebuilt by the warm-up");
+    // Both damaged: everything rebuilt.
+    std::fs::write(&doc, b"{").unwrap();
+    std::fs::write(&eng, b"tinkex-bpe\n").unwrap();
+    let t = load();
+    assert_eq!(
+        t.encode("Hello world", true).unwrap(),
+        vec![128000, 9906, 1917]
+    );
+    unchanged("both rebuilt");
+}
+
+#[test]
+fn a_document_the_engine_rejects_is_rebuilt() {
+    // A tokenizer outside tinkex's own engine's shape (here: the tiny fixture with a
+    // normalizer that engine does not have) keeps Hugging Face's engine and its document only.
+    let store = tempfile::tempdir().unwrap();
+    let config = Config::default().with_prepared_cache(Some(store.path().to_path_buf()));
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(include_bytes!("data/tiny/tokenizer.json")).unwrap();
+    doc["normalizer"] = serde_json::json!({"type": "Lowercase"});
+    std::fs::write(dir.path().join("tokenizer.json"), doc.to_string()).unwrap();
+    let load = || tinkex::Tokenizer::from_path_with(dir.path(), &config).unwrap();
+    let want = load().encode("HELLO", false).unwrap();
+    assert_eq!(want, load().encode("hello", false).unwrap());
+    assert_eq!(engines(store.path()).len(), 0);
+    let docs = documents(store.path());
+    assert_eq!(docs.len(), 1);
+    let written = std::fs::read(&docs[0]).unwrap();
+    // One whose payload the engine rejects although its header is intact.
     let nl = written.iter().position(|&b| b == b'\n').unwrap();
     let mut broken = written[..=nl].to_vec();
     broken.extend(std::iter::repeat_n(b' ', written.len() - nl - 1));
-    std::fs::write(&files[0], &broken).unwrap();
-    let fourth = TokenizerCache::new(config)
-        .get_or_load("meta-llama/Llama-3.1-8B")
-        .unwrap();
-    assert_eq!(
-        fourth.encode("Hello world", true).unwrap(),
-        vec![128000, 9906, 1917]
-    );
-    assert_eq!(std::fs::read(&files[0]).unwrap(), written);
-    assert!(entries(store.path())
-        .iter()
-        .all(|p| !p.to_string_lossy().ends_with(".tmp")));
+    std::fs::write(&docs[0], &broken).unwrap();
+    assert_eq!(load().encode("HELLO", false).unwrap(), want);
+    assert_eq!(std::fs::read(&docs[0]).unwrap(), written);
+    // A truncated one.
+    std::fs::write(&docs[0], &written[..written.len() / 2]).unwrap();
+    assert_eq!(load().encode("HELLO", false).unwrap(), want);
+    assert_eq!(std::fs::read(&docs[0]).unwrap(), written);
 }
 
 #[test]
@@ -100,7 +190,7 @@ fn a_changed_local_file_is_prepared_afresh() {
     std::fs::write(dir.path().join("tokenizer.json"), doc.to_string()).unwrap();
     let b = tinkex::Tokenizer::from_path_with(dir.path(), &config).unwrap();
     assert_eq!(b.encode("hello", false).unwrap().len(), 4);
-    assert_eq!(entries(store.path()).len(), 2);
+    assert_eq!(documents(store.path()).len(), 2);
 }
 
 #[test]
@@ -146,7 +236,7 @@ fn copies_of_a_tokenizer_share_one_entry_and_old_formats_go() {
         ids.push(t.encode("hello <|end|>", false).unwrap());
     }
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
-    let files = entries(store.path());
+    let files = documents(store.path());
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(!store.path().join("prepared-v1").exists());
 }
@@ -170,8 +260,11 @@ fn concurrent_loads_write_one_valid_entry() {
         }
     });
     let files = entries(store.path());
-    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files.len(), 2, "one document, one engine: {files:?}");
     let t = TokenizerCache::new(config).get_or_load("gpt2").unwrap();
+    let bad = common::mismatches("gpt2", &t);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    t.warm_up().unwrap();
     let bad = common::mismatches("gpt2", &t);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
@@ -209,5 +302,5 @@ fn files_that_share_a_slot_are_told_apart_by_their_digest() {
         assert_eq!(load(&b).encode("<|end|>", false).unwrap().len(), 7);
         assert_eq!(load(&b).encode("<|eos|>", false).unwrap(), vec![258]);
     }
-    assert_eq!(entries(store.path()).len(), 1);
+    assert_eq!(documents(store.path()).len(), 1);
 }

@@ -20,8 +20,136 @@ use crate::error::{Error, Result};
 
 /// A tokenizer.json engine plus what the config says about encode and decode.
 pub struct HfEngine {
-    /// The engine.
-    pub tokenizer: PipelineTokenizer,
+    /// Hugging Face's engine: built, or being built on a helper thread.
+    pub pipeline: Pipeline,
+    /// tinkex's own byte-level BPE engine, when the tokenizer has its shape
+    /// ([`super::bpe`]): used from the first call, without waiting for `pipeline`.
+    pub fast: Option<super::bpe::BpeEngine>,
+    /// What the tokenizer is besides its engines.
+    pub info: Info,
+}
+
+/// Hugging Face's engine: built, or the means to build it when it pays off.
+///
+/// Behind tinkex's own engine ([`HfEngine::fast`]) it is built only once the tokenizer has
+/// encoded `Config::hf_engine_after` bytes (on a helper thread, while encoding goes on), when
+/// something needs it ([`Pipeline::get`]), or on request ([`Pipeline::start`]). A short job
+/// never pays for it; a long one switches to it after a fraction of a second.
+pub struct Pipeline {
+    cell: std::sync::Arc<std::sync::OnceLock<std::result::Result<PipelineTokenizer, String>>>,
+    build: std::sync::Mutex<Option<Builder>>,
+    started: std::sync::atomic::AtomicBool,
+    encoded: std::sync::atomic::AtomicU64,
+    /// Bytes after which [`Pipeline::note_encoded`] starts the build (`u64::MAX`: never).
+    after: u64,
+}
+
+type Builder = Box<dyn FnOnce() -> std::result::Result<PipelineTokenizer, String> + Send>;
+
+impl Pipeline {
+    /// An engine that is already built.
+    pub fn ready(t: PipelineTokenizer) -> Pipeline {
+        Pipeline {
+            cell: std::sync::Arc::new(std::sync::OnceLock::from(Ok(t))),
+            build: std::sync::Mutex::new(None),
+            started: std::sync::atomic::AtomicBool::new(true),
+            encoded: std::sync::atomic::AtomicU64::new(0),
+            after: u64::MAX,
+        }
+    }
+
+    /// An engine `build` makes when it is first needed, or on a helper thread once `after`
+    /// bytes were encoded without it (`None`: only when needed).
+    pub fn lazy(
+        build: impl FnOnce() -> std::result::Result<PipelineTokenizer, String> + Send + 'static,
+        after: Option<u64>,
+    ) -> Pipeline {
+        let pipeline = Pipeline {
+            cell: std::sync::Arc::new(std::sync::OnceLock::new()),
+            build: std::sync::Mutex::new(Some(Box::new(build))),
+            started: std::sync::atomic::AtomicBool::new(false),
+            encoded: std::sync::atomic::AtomicU64::new(0),
+            after: after.unwrap_or(u64::MAX),
+        };
+        if after == Some(0) {
+            pipeline.start();
+        }
+        pipeline
+    }
+
+    fn take_builder(&self) -> Option<Builder> {
+        self.build.lock().ok().and_then(|mut b| b.take())
+    }
+
+    /// Starts building on a helper thread, if that has not started yet (here, if no thread can
+    /// be started).
+    pub fn start(&self) {
+        use std::sync::atomic::Ordering;
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Some(build) = self.take_builder() else {
+            return;
+        };
+        let slot = self.cell.clone();
+        let job = std::sync::Arc::new(std::sync::Mutex::new(Some(build)));
+        let theirs = job.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tinkex-hf-engine".into())
+            .spawn(move || {
+                if let Some(f) = theirs.lock().ok().and_then(|mut f| f.take()) {
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                        .unwrap_or_else(|_| Err("building the engine panicked".into()));
+                    let _ = slot.set(r);
+                }
+            });
+        if spawned.is_err() {
+            if let Some(f) = job.lock().ok().and_then(|mut f| f.take()) {
+                let _ = self.cell.set(f());
+            }
+        }
+    }
+
+    /// Counts bytes encoded without this engine; starts building it past the threshold.
+    #[inline]
+    pub fn note_encoded(&self, bytes: usize) {
+        use std::sync::atomic::Ordering;
+        // Once started (or never to start), a load: no write to a shared cache line on the
+        // encode path.
+        if self.after == u64::MAX || self.started.load(Ordering::Relaxed) {
+            return;
+        }
+        let before = self.encoded.fetch_add(bytes as u64, Ordering::Relaxed);
+        if before.saturating_add(bytes as u64) >= self.after {
+            self.start();
+        }
+    }
+
+    /// The engine, building it here if nothing has started it, else waiting for the helper.
+    pub fn get(&self) -> Result<&PipelineTokenizer> {
+        use std::sync::atomic::Ordering;
+        if !self.started.swap(true, Ordering::AcqRel) {
+            if let Some(f) = self.take_builder() {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                    .unwrap_or_else(|_| Err("building the engine panicked".into()));
+                let _ = self.cell.set(r);
+            }
+        }
+        self.cell
+            .wait()
+            .as_ref()
+            .map_err(|m| Error::engine(m.clone()))
+    }
+
+    /// The engine if it is ready now.
+    pub fn try_get(&self) -> Option<&PipelineTokenizer> {
+        self.cell.get().and_then(|r| r.as_ref().ok())
+    }
+}
+
+/// What a `tokenizer.json` tokenizer is besides its engines (the same whichever engine encodes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
     /// One past the highest id (model vocabulary and added tokens).
     pub id_space: u32,
     /// Ids below `id_space` that name no token (`None` when there are none).
@@ -41,7 +169,7 @@ pub struct HfEngine {
 }
 
 /// The roles a config can name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamedTokens {
     /// `bos_token`.
     pub bos: Option<(String, u32)>,
@@ -69,11 +197,22 @@ pub struct PreparedMeta {
 
 /// Applies `tokenizer_config.json` to `tokenizer.json` as transformers does and canonicalises the
 /// result for the engine's reader. `origin` names the source in error messages.
+#[cfg(test)]
 pub fn prepare(
     tokenizer_json: &str,
     config_json: Option<&str>,
     origin: &Path,
 ) -> Result<(String, PreparedMeta)> {
+    prepare_document(tokenizer_json, config_json, origin).map(|(c, m, _)| (c, m))
+}
+
+/// [`prepare`], also returning the canonical document as parsed JSON (what tinkex's own engine
+/// is built from).
+pub fn prepare_document(
+    tokenizer_json: &str,
+    config_json: Option<&str>,
+    origin: &Path,
+) -> Result<(String, PreparedMeta, Value)> {
     let tj_path = origin.join("tokenizer.json");
     let cfg_path = origin.join("tokenizer_config.json");
     let config = match config_json {
@@ -140,25 +279,47 @@ pub fn prepare(
         message: e.to_string(),
     })?;
     let canonical = serde_json::to_string(&doc).map_err(|e| Error::parse_source(&tj_path, e))?;
-    Ok((canonical, meta))
+    Ok((canonical, meta, doc))
 }
 
-/// Builds the engine from [`prepare`]'s output.
-pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEngine> {
-    let tj_path = origin.join("tokenizer.json");
-    let tokenizer = tokenizers::from_json(canonical).map_err(|e| Error::Unsupported {
-        path: tj_path.clone(),
+/// Builds Hugging Face's engine from [`prepare`]'s output.
+pub fn build_pipeline(canonical: &str, origin: &Path) -> Result<PipelineTokenizer> {
+    tokenizers::from_json(canonical).map_err(|e| Error::Unsupported {
+        path: origin.join("tokenizer.json"),
         message: e.to_string(),
-    })?;
+    })
+}
 
+/// Builds the engine from [`prepare`]'s output, Hugging Face's engine only (what the tokenizer
+/// is, [`Info`], read off that engine).
+pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEngine> {
+    let tokenizer = build_pipeline(canonical, origin)?;
     // The engine replays `added_tokens` itself and, like Python `tokenizers`, may give a token
     // another id than the one declared (the next free id); its answer is the truth.
-    let mut added: Vec<(String, u32, bool)> = tokenizer
+    let added: Vec<(String, u32, bool)> = tokenizer
         .get_added_vocabulary()
         .get_added_tokens_decoder()
         .into_iter()
         .map(|(id, t)| (t.content, id, t.special))
         .collect();
+    let template = &tokenizer.get_post_processor().single;
+    let wrap = (!template.has_type_ids()).then(|| {
+        let ids = |run: &[(PipelineToken, u8)]| run.iter().map(|(t, _)| t.id()).collect();
+        (ids(&template.prefix), ids(&template.suffix))
+    });
+    Ok(HfEngine {
+        pipeline: Pipeline::ready(tokenizer),
+        fast: None,
+        info: info(added, wrap, meta),
+    })
+}
+
+/// [`Info`] from the added tokens (content, id, special), the template's wrap and the meta.
+fn info(
+    mut added: Vec<(String, u32, bool)>,
+    wrap: Option<(Vec<u32>, Vec<u32>)>,
+    meta: PreparedMeta,
+) -> Info {
     added.sort_by_key(|(_, id, _)| *id);
     let mut present = vec![true; meta.model_id_space as usize];
     for &h in &meta.model_holes {
@@ -185,24 +346,88 @@ pub fn build(canonical: &str, meta: PreparedMeta, origin: &Path) -> Result<HfEng
         }
         Some(bits.into_boxed_slice())
     };
-    let template = &tokenizer.get_post_processor().single;
-    let wrap = (!template.has_type_ids()).then(|| {
-        let ids = |run: &[(PipelineToken, u8)]| run.iter().map(|(t, _)| t.id()).collect();
-        (ids(&template.prefix), ids(&template.suffix))
-    });
     // `unk_token` is kept in the prepared form but not exposed (transformers' `unk_token`
     // matters only to the engine, which has its own).
     let [bos, eos, pad, _unk] = meta.named;
-    Ok(HfEngine {
+    Info {
         wrap,
-        tokenizer,
         id_space,
         holes,
         clean_up_tokenization_spaces: meta.clean_up_tokenization_spaces,
         split_special_tokens: meta.split_special_tokens,
         added,
         named: NamedTokens { bos, eos, pad },
-    })
+    }
+}
+
+/// [`Info`] read off the canonical document rather than a built engine (for tinkex's own
+/// engine, which never builds Hugging Face's to find out): the `added_tokens` as the engine
+/// replays them (a later entry for an id replaces an earlier one; empty contents are ignored) and
+/// a `TemplateProcessing` post-processor's single-sequence ids. `None` if the post-processor is
+/// anything else (the engine's general path is needed then). The tests check it against
+/// [`build`] for every lineup tokenizer.
+pub fn info_from_document(doc: &Value, meta: PreparedMeta) -> Option<Info> {
+    let mut by_id = std::collections::BTreeMap::new();
+    for t in doc.get("added_tokens")?.as_array()? {
+        let content = t.get("content")?.as_str()?;
+        if content.is_empty() {
+            continue;
+        }
+        let id = u32::try_from(t.get("id")?.as_u64()?).ok()?;
+        let special = t.get("special").and_then(Value::as_bool).unwrap_or(false);
+        by_id.insert(id, (content.to_owned(), special));
+    }
+    let added = by_id.into_iter().map(|(id, (c, s))| (c, id, s)).collect();
+    let wrap = template_wrap(doc.get("post_processor").unwrap_or(&Value::Null))?;
+    Some(info(added, Some(wrap), meta))
+}
+
+/// The ids a post-processor puts before and after a single sequence, if it is a plain template
+/// (or does not touch ids: `ByteLevel`, none).
+fn template_wrap(pp: &Value) -> Option<(Vec<u32>, Vec<u32>)> {
+    match pp.get("type").and_then(Value::as_str) {
+        None if pp.is_null() => Some((Vec::new(), Vec::new())),
+        Some("ByteLevel") => Some((Vec::new(), Vec::new())),
+        Some("Sequence") => {
+            let mut wrap = (Vec::new(), Vec::new());
+            for p in pp.get("processors")?.as_array()? {
+                let (a, b) = template_wrap(p)?;
+                if !a.is_empty() || !b.is_empty() {
+                    if !wrap.0.is_empty() || !wrap.1.is_empty() {
+                        return None;
+                    }
+                    wrap = (a, b);
+                }
+            }
+            Some(wrap)
+        }
+        Some("TemplateProcessing") => {
+            let (mut before, mut after, mut seen_a) = (Vec::new(), Vec::new(), false);
+            for piece in pp.get("single")?.as_array()? {
+                if piece.get("type_id").and_then(Value::as_u64).unwrap_or(0) != 0 {
+                    return None;
+                }
+                if let Some(ids) = piece.get("ids") {
+                    let ids = ids
+                        .as_array()?
+                        .iter()
+                        .map(|i| u32::try_from(i.as_u64()?).ok())
+                        .collect::<Option<Vec<u32>>>()?;
+                    if seen_a {
+                        after.extend(ids)
+                    } else {
+                        before.extend(ids)
+                    }
+                } else if piece.get("seq").and_then(Value::as_str) == Some("A") && !seen_a {
+                    seen_a = true;
+                } else {
+                    return None;
+                }
+            }
+            seen_a.then_some((before, after))
+        }
+        _ => None,
+    }
 }
 
 /// The model's vocabulary, for id lookups and for finding unassigned ids. It borrows the parsed

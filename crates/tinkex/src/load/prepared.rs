@@ -23,7 +23,7 @@ use super::hf::PreparedMeta;
 use crate::error::{Error, IoOp, Result};
 
 /// Bump when the prepared form or its key changes meaning.
-const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION: u32 = 5;
 /// The engine whose reader the payload is written for.
 const ENGINE: &str = "tokenizers=1.0.0-rc.3";
 
@@ -37,6 +37,8 @@ struct Header {
     digest: String,
     json_len: usize,
     meta: PreparedMeta,
+    /// The tokenizer has tinkex's own engine too, stored beside this entry (`.bpe`).
+    fast: bool,
 }
 
 /// A stored entry that matches this build and its key.
@@ -45,6 +47,8 @@ pub struct Entry {
     pub meta: PreparedMeta,
     /// The [`content_digest`] of the files it was prepared from.
     pub digest: String,
+    /// Whether the tokenizer also has tinkex's own engine (stored beside the entry).
+    pub fast: bool,
     text: String,
     payload_start: usize,
 }
@@ -100,7 +104,7 @@ impl PreparedStore {
             return;
         };
         let now = std::time::SystemTime::now();
-        let mut entries = Vec::new();
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
         for e in dir.flatten() {
             let (path, Ok(meta)) = (e.path(), e.metadata()) else {
                 continue;
@@ -115,14 +119,20 @@ impl PreparedStore {
                 {
                     let _ = std::fs::remove_file(&path);
                 }
-            } else if name.ends_with(".json") {
-                entries.push((modified, path));
+            } else if name.ends_with(".json") || name.ends_with(".bpe") {
+                // An entry is its document and its engine: they go together.
+                let stem = path.with_extension("");
+                match entries.iter_mut().find(|(_, s)| *s == stem) {
+                    Some(e) => e.0 = e.0.max(modified),
+                    None => entries.push((modified, stem)),
+                }
             }
         }
         if entries.len() > MAX_ENTRIES {
             entries.sort();
-            for (_, path) in &entries[..entries.len() - MAX_ENTRIES] {
-                let _ = std::fs::remove_file(path);
+            for (_, stem) in &entries[..entries.len() - MAX_ENTRIES] {
+                let _ = std::fs::remove_file(stem.with_extension("json"));
+                let _ = std::fs::remove_file(stem.with_extension("bpe"));
             }
         }
     }
@@ -153,19 +163,54 @@ impl PreparedStore {
         Some(Entry {
             meta: header.meta,
             digest: header.digest,
+            fast: header.fast,
             text,
             payload_start: newline + 1,
         })
     }
 
-    /// Forgets `key` (its payload was rejected by the engine).
+    /// Forgets `key` (its payload was rejected by the engine), and its stored engine.
     pub fn remove(&self, key: &str) {
         let _ = std::fs::remove_file(self.path(key));
+        self.remove_engine(key);
+    }
+
+    fn engine_path(&self, key: &str) -> PathBuf {
+        self.path(key).with_extension("bpe")
+    }
+
+    /// The stored form of tinkex's own engine for `key` ([`super::bpe::stored`]), unchecked.
+    pub fn get_engine(&self, key: &str) -> Option<Vec<u8>> {
+        let path = self.engine_path(key);
+        let bytes = std::fs::read(&path).ok()?;
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        Some(bytes)
+    }
+
+    /// Stores the engine's form for `key`, atomically (best effort, like [`PreparedStore::put`]).
+    pub fn put_engine(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io_op(IoOp::Create, &self.dir, e))?;
+        crate::fs::write_atomic(&self.engine_path(key), |f| f.write_all(bytes))
+    }
+
+    /// Forgets the stored engine of `key` (damaged, or from other files).
+    pub fn remove_engine(&self, key: &str) {
+        let _ = std::fs::remove_file(self.engine_path(key));
     }
 
     /// Stores the prepared document for `key`, atomically. Failures are returned, not fatal:
-    /// the cache only saves time.
-    pub fn put(&self, key: &str, digest: &str, meta: &PreparedMeta, canonical: &str) -> Result<()> {
+    /// the cache only saves time. `fast`: the tokenizer has tinkex's own engine too.
+    pub fn put(
+        &self,
+        key: &str,
+        digest: &str,
+        meta: &PreparedMeta,
+        canonical: &str,
+        fast: bool,
+    ) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io_op(IoOp::Create, &self.dir, e))?;
         let header = Header {
             format: "tinkex-prepared".into(),
@@ -176,6 +221,7 @@ impl PreparedStore {
             digest: digest.into(),
             json_len: canonical.len(),
             meta: meta.clone(),
+            fast,
         };
         let target = self.path(key);
         let header = serde_json::to_string(&header)
@@ -260,7 +306,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = PreparedStore::new(tmp.path());
         assert!(store.get("k").is_none());
-        store.put("k", "d", &meta(), "{\"x\":1}").unwrap();
+        store.put("k", "d", &meta(), "{\"x\":1}", false).unwrap();
         let entry = store.get("k").unwrap();
         assert_eq!(
             (&entry.meta, entry.digest.as_str(), entry.payload()),
@@ -301,7 +347,7 @@ mod tests {
         };
         for i in 0..MAX_ENTRIES {
             let key = format!("k{i}");
-            store.put(&key, "d", &meta(), "{}").unwrap();
+            store.put(&key, "d", &meta(), "{}", false).unwrap();
             age(&key, 1_000 + i as u64);
         }
         // k0 is the oldest, but used now; k1 becomes the least recently used.
@@ -316,7 +362,7 @@ mod tests {
             .unwrap()
             .set_modified(at(5))
             .unwrap();
-        store.put("new", "d", &meta(), "{}").unwrap();
+        store.put("new", "d", &meta(), "{}", false).unwrap();
         assert!(
             store.get("k1").is_none(),
             "the least recently used is evicted"

@@ -376,7 +376,7 @@ mod tests {
     /// The engine `Tokenizer::from_path(dir)` builds: the files `source::local` finds, built
     /// as `load::engine` builds them.
     fn from_dir(dir: &Path) -> Result<TiktokenEngine> {
-        match crate::load::engine(&crate::source::local(dir)?, None)? {
+        match crate::load::engine(crate::source::local(dir)?, None, None)? {
             crate::load::Engine::Tiktoken(e) => Ok(*e),
             _ => panic!("{} did not load as tiktoken", dir.display()),
         }

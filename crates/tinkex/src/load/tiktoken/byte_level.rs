@@ -43,7 +43,7 @@ const EXTRA_TO_BYTE: [u8; 68] = {
     table
 };
 
-pub(super) fn byte_to_char(b: u8) -> char {
+pub(crate) fn byte_to_char(b: u8) -> char {
     BYTE_TO_CHAR[b as usize]
 }
 

@@ -93,7 +93,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 
-use byte_level::byte_to_char;
+pub(crate) use byte_level::byte_to_char;
 pub(crate) use byte_level::char_to_byte;
 pub(crate) use kimi::TiktokenSettings;
 use ranks::RankMap;

@@ -1,0 +1,316 @@
+//! Byte-level BPE over merge ranks: the tables (flat arrays of `u32`, so that the stored form is
+//! the tables themselves) and the merge loop.
+//!
+//! A word is its bytes' ids, merged repeatedly at the adjacent pair of lowest merge rank, leftmost
+//! first among equal ranks — the order Hugging Face's `BPE::merge_word` applies merges in (its
+//! queue pops the lowest rank, ties by position; a popped merge made stale by an earlier one is
+//! skipped, which is what rescanning does here).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Empty slot marker.
+pub(crate) const NONE: u32 = u32::MAX;
+
+use crate::load::TokenBytes;
+
+/// The model tables.
+pub(crate) struct Tables {
+    /// Every id's decoded bytes and whether it is special.
+    pub tokens: TokenBytes,
+    /// Open addressing, 4 `u32` a slot: left, right, rank, merged id; left = [`NONE`] if empty.
+    pub pairs: Vec<u32>,
+    /// Open addressing over token bytes: the id, or [`NONE`]. Only ids whose bytes BPE can
+    /// produce (model tokens written in the byte-level alphabet).
+    pub vocab: Vec<u32>,
+    /// Id of each single byte.
+    pub byte_ids: Vec<u32>,
+}
+
+#[inline]
+fn mix(k: u64) -> u64 {
+    let k = k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    k ^ (k >> 29)
+}
+
+/// A fixed hash of `b` (part of the stored form: never change it without a version bump).
+#[inline]
+pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    let r = chunks.remainder();
+    if !r.is_empty() {
+        let mut w = [0u8; 8];
+        w[..r.len()].copy_from_slice(r);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    mix(h)
+}
+
+#[inline]
+fn pair_home(a: u32, b: u32, mask: usize) -> usize {
+    mix(u64::from(a) << 32 | u64::from(b)) as usize & mask
+}
+
+impl Tables {
+    /// Builds the tables. `tokens[id]` are the id's decoded bytes; `lookup[id]` says whether the
+    /// id is reachable by BPE (goes in the byte → id table); `merges` in rank order, each
+    /// `(left, right, merged)`. A pair listed twice is an error (the engines disagree on which
+    /// rank wins).
+    pub(crate) fn build(
+        tokens: &[Vec<u8>],
+        special: Vec<bool>,
+        lookup: &[bool],
+        merges: &[(u32, u32, u32)],
+    ) -> Result<Tables, String> {
+        let mut offsets = Vec::with_capacity(tokens.len() + 1);
+        let mut bytes = Vec::new();
+        offsets.push(0);
+        for t in tokens {
+            bytes.extend_from_slice(t);
+            offsets.push(u32::try_from(bytes.len()).map_err(|_| "vocabulary too large")?);
+        }
+        let cap = (merges.len() * 4 / 3 + 1).next_power_of_two().max(16);
+        let mut pairs = vec![NONE; cap * 4];
+        for (rank, &(a, b, merged)) in merges.iter().enumerate() {
+            let mut s = pair_home(a, b, cap - 1);
+            loop {
+                if pairs[s * 4] == NONE {
+                    pairs[s * 4..s * 4 + 4].copy_from_slice(&[a, b, rank as u32, merged]);
+                    break;
+                }
+                if pairs[s * 4] == a && pairs[s * 4 + 1] == b {
+                    return Err(format!("merge {a} {b} is listed twice"));
+                }
+                s = (s + 1) & (cap - 1);
+            }
+        }
+        let reachable = lookup.iter().filter(|x| **x).count();
+        let vcap = (reachable * 4 / 3 + 1).next_power_of_two().max(16);
+        let mut vocab = vec![NONE; vcap];
+        let mut t = Tables {
+            tokens: TokenBytes {
+                bytes,
+                offsets,
+                special,
+            },
+            pairs,
+            vocab: Vec::new(),
+            byte_ids: vec![NONE; 256],
+        };
+        for (id, _) in lookup.iter().enumerate().filter(|(_, x)| **x) {
+            let id = id as u32;
+            let w = t.token(id);
+            if w.is_empty() {
+                continue;
+            }
+            let mut s = hash_bytes(w) as usize & (vcap - 1);
+            while vocab[s] != NONE {
+                if t.token(vocab[s]) == w {
+                    return Err(format!("tokens {} and {id} have the same bytes", vocab[s]));
+                }
+                s = (s + 1) & (vcap - 1);
+            }
+            vocab[s] = id;
+        }
+        t.vocab = vocab;
+        for b in 0..=255u8 {
+            t.byte_ids[usize::from(b)] = t.lookup(&[b]).unwrap_or(NONE);
+        }
+        Ok(t)
+    }
+
+    /// Number of ids.
+    pub(crate) fn len(&self) -> usize {
+        self.tokens.offsets.len().saturating_sub(1)
+    }
+
+    /// The decoded bytes of `id` (empty if out of range).
+    #[inline]
+    pub(crate) fn token(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        match (self.tokens.offsets.get(i), self.tokens.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.tokens.bytes.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The BPE-reachable id whose bytes are `w`.
+    #[inline]
+    pub(crate) fn lookup(&self, w: &[u8]) -> Option<u32> {
+        let mask = self.vocab.len() - 1;
+        let mut s = hash_bytes(w) as usize & mask;
+        loop {
+            let id = self.vocab[s];
+            if id == NONE {
+                return None;
+            }
+            if self.token(id) == w {
+                return Some(id);
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
+    /// `(rank << 32 | merged)` of the pair, or `u64::MAX`.
+    #[inline]
+    fn pair(&self, a: u32, b: u32) -> u64 {
+        let mask = self.pairs.len() / 4 - 1;
+        let mut s = pair_home(a, b, mask);
+        loop {
+            let slot = &self.pairs[s * 4..s * 4 + 4];
+            if slot[0] == a && slot[1] == b {
+                return u64::from(slot[2]) << 32 | u64::from(slot[3]);
+            }
+            if slot[0] == NONE {
+                return u64::MAX;
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
+    /// Checks what [`Tables::build`] guarantees, for tables read back from disk: sizes,
+    /// offsets, every id in range, probe chains terminating.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let n = self.len() as u64;
+        let ok_pow2 = |v: usize| v >= 16 && v.is_power_of_two();
+        let t = &self.tokens;
+        if t.offsets.first() != Some(&0)
+            || t.offsets.windows(2).any(|w| w[0] > w[1])
+            || t.offsets.last().map(|&x| x as usize) != Some(t.bytes.len())
+            || t.special.len() != self.len()
+        {
+            return Err("token offsets are not monotonic".into());
+        }
+        if !ok_pow2(self.pairs.len() / 4)
+            || !self.pairs.len().is_multiple_of(4)
+            || !ok_pow2(self.vocab.len())
+        {
+            return Err("table sizes are not powers of two".into());
+        }
+        let bad = |id: u32| u64::from(id) >= n;
+        if self
+            .pairs
+            .chunks_exact(4)
+            .any(|s| s[0] != NONE && (bad(s[0]) || bad(s[1]) || bad(s[3])))
+            || self.vocab.iter().any(|&id| id != NONE && bad(id))
+            || self.byte_ids.len() != 256
+            || self.byte_ids.iter().any(|&id| id != NONE && bad(id))
+        {
+            return Err("an id is out of range".into());
+        }
+        if !self.pairs.chunks_exact(4).any(|s| s[0] == NONE) || !self.vocab.contains(&NONE) {
+            return Err("a table has no empty slot".into());
+        }
+        Ok(())
+    }
+
+    /// Appends the ids of one pre-tokenized piece (`w` non-empty). `ignore_merges`: a piece
+    /// that is a token is that token.
+    pub(crate) fn encode_word(&self, w: &[u8], ignore_merges: bool, out: &mut Vec<u32>) {
+        if ignore_merges {
+            if let Some(id) = self.lookup(w) {
+                out.push(id);
+                return;
+            }
+        }
+        if w.len() <= 64 {
+            self.merge_small(w, out);
+        } else {
+            self.merge_large(w, out);
+        }
+    }
+
+    fn merge_small(&self, w: &[u8], out: &mut Vec<u32>) {
+        let mut sym = [0u32; 64];
+        let mut rank = [u64::MAX; 64];
+        let n0 = w.len();
+        for (s, &b) in sym.iter_mut().zip(w) {
+            *s = self.byte_ids[usize::from(b)];
+        }
+        for p in 0..n0 - 1 {
+            rank[p] = self.pair(sym[p], sym[p + 1]);
+        }
+        let mut n = n0;
+        loop {
+            let (mut best, mut at) = (u64::MAX, 0);
+            for (p, &r) in rank[..n - 1].iter().enumerate() {
+                if r < best {
+                    best = r;
+                    at = p;
+                }
+            }
+            if best == u64::MAX {
+                break;
+            }
+            sym[at] = best as u32;
+            sym.copy_within(at + 2..n, at + 1);
+            rank.copy_within(at + 1..n - 1, at);
+            n -= 1;
+            if at > 0 {
+                rank[at - 1] = self.pair(sym[at - 1], sym[at]);
+            }
+            if at + 1 < n {
+                rank[at] = self.pair(sym[at], sym[at + 1]);
+            } else {
+                rank[at] = u64::MAX;
+            }
+        }
+        out.extend_from_slice(&sym[..n]);
+    }
+
+    /// Long pieces: a queue of candidate merges over a linked list of symbols (stale entries
+    /// skipped), so a 100 kB run of one character costs `n log n`, not `n²`.
+    fn merge_large(&self, w: &[u8], out: &mut Vec<u32>) {
+        let n = w.len();
+        let mut sym: Vec<u32> = w.iter().map(|&b| self.byte_ids[usize::from(b)]).collect();
+        let mut next: Vec<usize> = (1..=n).collect();
+        let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
+        let mut alive = vec![true; n];
+        // (rank, position, left id, right id): position breaks ties leftmost-first.
+        let mut queue = BinaryHeap::new();
+        for p in 0..n - 1 {
+            let v = self.pair(sym[p], sym[p + 1]);
+            if v != u64::MAX {
+                queue.push(Reverse((v >> 32, p, sym[p], sym[p + 1])));
+            }
+        }
+        while let Some(Reverse((_, p, a, b))) = queue.pop() {
+            let q = next[p];
+            if !alive[p] || q >= n || sym[p] != a || sym[q] != b {
+                continue;
+            }
+            let merged = self.pair(a, b) as u32;
+            sym[p] = merged;
+            alive[q] = false;
+            next[p] = next[q];
+            if next[q] < n {
+                prev[next[q]] = p;
+            }
+            if prev[p] != usize::MAX {
+                let l = prev[p];
+                let v = self.pair(sym[l], merged);
+                if v != u64::MAX {
+                    queue.push(Reverse((v >> 32, l, sym[l], merged)));
+                }
+            }
+            if next[p] < n {
+                let r = next[p];
+                let v = self.pair(merged, sym[r]);
+                if v != u64::MAX {
+                    queue.push(Reverse((v >> 32, p, merged, sym[r])));
+                }
+            }
+        }
+        let mut p = 0;
+        while p < n {
+            out.push(sym[p]);
+            p = next[p];
+        }
+    }
+}

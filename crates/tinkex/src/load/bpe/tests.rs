@@ -1,0 +1,396 @@
+//! tinkex's engine against Hugging Face's, built from the same prepared document, for every
+//! bundled `tokenizer.json` tokenizer: the parity oracle's texts, the evaluation corpora, the
+//! edge cases and seeded random text, encoded with special tokens matched and as text; random
+//! id sequences decoded with and without special tokens; the tokenizer facts ([`Info`]) and
+//! token spellings; and the stored form read back.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tokenizers::pipeline::{EncodeOptions, PipelineToken, PipelineTokenizer};
+
+use super::BpeEngine;
+use crate::load::hf::{self, Info};
+
+const LINEUP: [&str; 6] = [
+    "gpt2",
+    "qwen3",
+    "llama3_1",
+    "deepseek_v3",
+    "deepseek_v3_1",
+    "gpt_oss",
+];
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn unzstd(path: &Path) -> String {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    String::from_utf8(zstd::stream::decode_all(f).expect("zstd")).expect("UTF-8")
+}
+
+struct Pair {
+    hf: PipelineTokenizer,
+    info: Info,
+    fast: BpeEngine,
+    fast_info: Info,
+}
+
+fn pair(name: &str) -> Pair {
+    let bundled = crate::source::builtin(name).expect("bundled");
+    let files = bundled.files().expect("files");
+    let (canonical, meta, doc) = crate::load::prepare_hf(&files).expect("prepare");
+    let (fast, fast_info) = crate::load::fast_engine(&doc, &meta)
+        .unwrap_or_else(|| panic!("{name}: {:?}", BpeEngine::from_document(&doc).err()));
+    let e = hf::build(&canonical, meta, Path::new(name)).expect("build");
+    Pair {
+        hf: e.pipeline.get().map(clone_pipeline).expect("pipeline"),
+        info: e.info,
+        fast,
+        fast_info,
+    }
+}
+
+fn clone_pipeline(p: &PipelineTokenizer) -> PipelineTokenizer {
+    p.clone()
+}
+
+fn hf_encode(p: &PipelineTokenizer, text: &str, split_special: bool) -> Result<Vec<u32>, String> {
+    let opts = EncodeOptions {
+        add_special_tokens: false,
+        encode_special_tokens: split_special,
+        ..EncodeOptions::default()
+    };
+    let mut out: Vec<PipelineToken> = Vec::new();
+    p.encode_into(text, &opts, &mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out.into_iter().map(u32::from).collect())
+}
+
+fn fast_encode(f: &BpeEngine, text: &str, split_special: bool) -> Result<Vec<u32>, String> {
+    let mut out = Vec::new();
+    f.encode_into(text, split_special, &mut out)?;
+    Ok(out)
+}
+
+/// Texts to compare on: oracle texts, corpus documents, edge cases, random strings.
+fn texts(name: &str, specials: &[String]) -> Vec<String> {
+    let mut v = Vec::new();
+    let oracle = unzstd(&manifest().join(format!("tests/data/parity/{name}.jsonl.zst")));
+    for line in oracle.lines().skip(1) {
+        if let Ok(x) = serde_json::from_str::<Value>(line) {
+            if let Some(t) = x["text"].as_str() {
+                v.push(t.to_owned());
+            }
+        }
+    }
+    for corpus in ["english", "multilingual", "code"] {
+        let text = unzstd(&manifest().join(format!("benches/data/{corpus}.txt.zst")));
+        v.extend(
+            text.split("\n\n")
+                .take(400)
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
+    }
+    let edge = unzstd(&manifest().join("benches/data/edge.jsonl.zst"));
+    for line in edge.lines() {
+        if let Ok(x) = serde_json::from_str::<Value>(line) {
+            if let Some(t) = x.get("text").and_then(Value::as_str) {
+                v.push(t.to_owned());
+            }
+        }
+    }
+    v.extend(random_texts(0x5eed_b9e0, 3000, specials));
+    v
+}
+
+/// Seeded random strings over an alphabet chosen to hit every branch of the split patterns:
+/// contractions in both cases (and `ſ`), apostrophes, every kind of whitespace and newline,
+/// digits of several scripts, letters, marks, CJK, kana, punctuation and symbols, emoji, and
+/// the tokenizer's own special-token texts.
+pub(crate) fn random_texts(seed: u64, n: usize, specials: &[String]) -> Vec<String> {
+    const PIECES: &[&str] = &[
+        "'s",
+        "'S",
+        "'t",
+        "'T",
+        "'re",
+        "'RE",
+        "'rE",
+        "'ve",
+        "'VE",
+        "'m",
+        "'M",
+        "'ll",
+        "'LL",
+        "'lL",
+        "'d",
+        "'D",
+        "'ſ",
+        "'",
+        "''",
+        "'x",
+        " ",
+        "  ",
+        "   ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "\n\n",
+        " \n",
+        "\u{a0}",
+        "\u{3000}",
+        "\u{2028}",
+        "\u{85}",
+        "\u{200b}",
+        "\u{feff}",
+        "a",
+        "b",
+        "Z",
+        "hello",
+        "World",
+        "ſ",
+        "é",
+        "e\u{301}",
+        "\u{301}",
+        "ñ",
+        "ß",
+        "İ",
+        "Ω",
+        "ж",
+        "Привет",
+        "مرحبا",
+        "שלום",
+        "नमस्ते",
+        "ไทย",
+        "中文",
+        "日本語",
+        "ひらがな",
+        "カタカナ",
+        "한국어",
+        "0",
+        "7",
+        "42",
+        "1234",
+        "٣",
+        "४",
+        "Ⅻ",
+        "½",
+        "²",
+        ".",
+        ",",
+        "!",
+        "?",
+        "...",
+        "--",
+        "/",
+        "\\",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        "<",
+        ">",
+        "|",
+        "@",
+        "#",
+        "$",
+        "%",
+        "^",
+        "&",
+        "*",
+        "_",
+        "+",
+        "=",
+        "~",
+        "`",
+        "\"",
+        ";",
+        ":",
+        "·",
+        "—",
+        "“",
+        "”",
+        "€",
+        "©",
+        "😀",
+        "👍🏽",
+        "🇫🇷",
+        "\u{0}",
+        "\u{1}",
+        "\u{7f}",
+        "\u{fffd}",
+        "x\u{300}\u{301}",
+    ];
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n)
+        .map(|_| {
+            let len = (next() % 24) as usize;
+            let mut s = String::new();
+            for _ in 0..len {
+                let r = next();
+                if !specials.is_empty() && r % 17 == 0 {
+                    s.push_str(&specials[(r / 17) as usize % specials.len()]);
+                } else {
+                    s.push_str(PIECES[(r / 3) as usize % PIECES.len()]);
+                }
+            }
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn fast_engine_equals_hugging_face_on_every_lineup_tokenizer() {
+    for name in LINEUP {
+        let p = pair(name);
+        assert_eq!(p.fast_info, p.info, "{name}: tokenizer facts");
+        let specials: Vec<String> = p.info.added.iter().map(|(c, _, _)| c.clone()).collect();
+        let texts = texts(name, &specials);
+        assert!(texts.len() > 4000, "{name}: {} texts", texts.len());
+        let mut bad = Vec::new();
+        for t in &texts {
+            for split_special in [false, true] {
+                let want = hf_encode(&p.hf, t, split_special);
+                let got = fast_encode(&p.fast, t, split_special);
+                if want != got && bad.len() < 5 {
+                    bad.push(format!(
+                        "{t:?} split_special={split_special}: {got:?} vs {want:?}"
+                    ));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{name}:\n{}", bad.join("\n"));
+    }
+}
+
+#[test]
+fn fast_decode_and_spelling_equal_hugging_face() {
+    for name in LINEUP {
+        let p = pair(name);
+        let n = p.info.id_space;
+        let valid = |id: u32| {
+            p.info
+                .holes
+                .as_ref()
+                .is_none_or(|h| h[id as usize / 64] & (1 << (id % 64)) == 0)
+        };
+        let mut state = 0x1234_5678_9abc_def0u64 ^ u64::from(n);
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let added: Vec<u32> = p.info.added.iter().map(|(_, id, _)| *id).collect();
+        for _ in 0..3000 {
+            let len = (next() % 12) as usize;
+            let ids: Vec<u32> = (0..len)
+                .map(|_| match next() % 5 {
+                    0 if !added.is_empty() => added[(next() as usize) % added.len()],
+                    1 => (next() % 256) as u32,
+                    _ => (next() % u64::from(n)) as u32,
+                })
+                .filter(|&id| valid(id))
+                .collect();
+            for skip in [false, true] {
+                let want = p.hf.decode(&ids, skip).expect("decode");
+                let table = p.fast.token_bytes();
+                let bytes: Vec<u8> = ids
+                    .iter()
+                    .filter(|&&id| !(skip && table.is_special(id)))
+                    .flat_map(|&id| table.get(id).to_vec())
+                    .collect();
+                assert_eq!(
+                    String::from_utf8_lossy(&bytes),
+                    want,
+                    "{name}: {ids:?} skip={skip}"
+                );
+            }
+        }
+        let model = p.hf.get_model();
+        for id in (0..n).step_by(7).filter(|&id| valid(id)) {
+            if added.contains(&id) {
+                continue;
+            }
+            let spelled = model.id_to_token(id);
+            assert_eq!(p.fast.id_to_token(id), spelled, "{name}: id {id}");
+            if let Some(s) = spelled {
+                assert_eq!(p.fast.token_to_id(&s), Some(id), "{name}: {s:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn stored_form_reads_back_identically_and_rejects_damage() {
+    let p = pair("llama3_1");
+    let bytes = super::stored::to_bytes(&p.fast, &p.fast_info, "key", "digest").expect("bytes");
+    let loaded = super::stored::from_bytes(&bytes, "key").expect("read back");
+    assert_eq!(
+        (loaded.info, loaded.digest.as_str()),
+        (p.fast_info.clone(), "digest")
+    );
+    for t in texts("llama3_1", &[]).iter().take(500) {
+        assert_eq!(
+            fast_encode(&loaded.engine, t, false),
+            fast_encode(&p.fast, t, false)
+        );
+    }
+    // Another key, a flipped byte anywhere, a truncation, an extension, another version.
+    assert!(super::stored::from_bytes(&bytes, "other").is_err());
+    for at in [
+        0,
+        20,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 9,
+        bytes.len() - 1,
+    ] {
+        let mut b = bytes.clone();
+        b[at] ^= 0x40;
+        assert!(
+            super::stored::from_bytes(&b, "key").is_err(),
+            "flip at {at}"
+        );
+    }
+    for len in [0, 10, 100, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            super::stored::from_bytes(&bytes[..len], "key").is_err(),
+            "len {len}"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0; 8]);
+    assert!(super::stored::from_bytes(&longer, "key").is_err());
+    // Another format version or tinkex version, with a valid checksum: still refused.
+    for (from, to) in [
+        (&b"\"version\":1"[..], &b"\"version\":9"[..]),
+        (b"\"tinkex\":\"", b"\"tinkex\":\"9"),
+    ] {
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("field");
+        let mut other = bytes[..at].to_vec();
+        other.extend_from_slice(to);
+        other.extend_from_slice(&bytes[at + from.len()..]);
+        // The header grew by a byte: fix its length, then the padding and checksum.
+        let resealed = super::stored::reseal_for_test(&other);
+        assert!(
+            super::stored::from_bytes(&resealed, "key").is_err(),
+            "{to:?}"
+        );
+    }
+}
