@@ -52,11 +52,34 @@ pub(crate) fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    write_atomic_with(path, true, write)
+}
+
+/// [`write_atomic`] without the sync to disk, for files that are validated whenever they are
+/// read and merely rebuilt when a crash left them damaged (the prepared store): the rename still
+/// makes them appear whole or not at all to other processes, and a first process does not wait
+/// on the disk.
+pub(crate) fn write_atomic_unsynced(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    write_atomic_with(path, false, write)
+}
+
+fn write_atomic_with(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = temp_sibling(path);
     let written = (|| {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         write(&mut f)?;
-        f.into_inner().map_err(|e| e.into_error())?.sync_all()
+        let f = f.into_inner().map_err(|e| e.into_error())?;
+        if sync {
+            f.sync_all()?;
+        }
+        Ok(())
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);

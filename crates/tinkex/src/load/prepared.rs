@@ -193,7 +193,7 @@ impl PreparedStore {
     /// Stores the engine's form for `key`, atomically (best effort, like [`PreparedStore::put`]).
     pub fn put_engine(&self, key: &str, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io_op(IoOp::Create, &self.dir, e))?;
-        crate::fs::write_atomic(&self.engine_path(key), |f| f.write_all(bytes))
+        crate::fs::write_atomic_unsynced(&self.engine_path(key), |f| f.write_all(bytes))
     }
 
     /// Forgets the stored engine of `key` (damaged, or from other files).
@@ -226,7 +226,7 @@ impl PreparedStore {
         let target = self.path(key);
         let header = serde_json::to_string(&header)
             .map_err(|e| Error::io_op(IoOp::Write, &target, std::io::Error::other(e)))?;
-        let result = crate::fs::write_atomic(&target, |f| {
+        let result = crate::fs::write_atomic_unsynced(&target, |f| {
             f.write_all(header.as_bytes())?;
             f.write_all(b"\n")?;
             f.write_all(canonical.as_bytes())
