@@ -47,8 +47,14 @@
 //!   huggingface_hub's layout; [`hub::list`] and [`hub::remove`] manage it; [`hub::HubEvent`]s
 //!   report progress to an optional [`hub::Observer`].
 //! - Loading (internal): `tokenizer.json` + `tokenizer_config.json` applied as transformers
-//!   does, or Kimi's `tiktoken.model`. The prepared form is kept in the *prepared store*, an
-//!   on-disk cache of tinkex's own ([`Config::prepared_cache`]), so later processes load faster.
+//!   does, or Kimi's `tiktoken.model`. The lineup's byte-level BPE tokenizers are encoded from
+//!   the first call by tinkex's own engine, whose tables load in milliseconds; Hugging Face's
+//!   engine, faster on long inputs, is built behind it once a tokenizer has encoded
+//!   [`Config::hf_engine_after`] bytes, and takes over (the same ids either way;
+//!   [`Tokenizer::warm_up`] builds it at once). The prepared form — the document, and the own
+//!   engine's tables — is kept in the *prepared store*, an on-disk cache of tinkex's own
+//!   ([`Config::prepared_cache`]), so a later process loads a lineup tokenizer in tens of
+//!   milliseconds.
 //! - [`Tokenizer`] — the handle: encode, decode, batches, [`stream`]ing decode, special tokens.
 //!   It holds no global state; [`Tokenizer::from_path`] reads only the path it is given.
 //! - [`cache`] — the in-memory *registry*, [`cache::TokenizerCache`]: one shared
