@@ -9,7 +9,7 @@ const WORDS: usize = 3;
 /// Longest word cached, in bytes.
 pub(crate) const MAX_WORD: usize = WORDS * 8;
 const MAX_IDS: usize = 5;
-const SLOTS: usize = 1 << 14;
+const SLOTS: usize = 1 << 16;
 const PROBE: usize = 4;
 /// Caches one thread keeps (one per engine it encoded with last).
 const PER_THREAD: usize = 4;

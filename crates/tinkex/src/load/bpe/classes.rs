@@ -11,8 +11,27 @@ pub(crate) const L: u8 = 1;
 pub(crate) const N: u8 = 2;
 /// `\s` (Unicode White_Space).
 pub(crate) const WS: u8 = 4;
+/// `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]` (o200k's "upper").
+pub(crate) const UPPER: u8 = 8;
+/// `[\p{Ll}\p{Lm}\p{Lo}\p{M}]` (o200k's "lower").
+pub(crate) const LOWER: u8 = 16;
+/// `\p{M}`.
+pub(crate) const M: u8 = 32;
+/// `\p{P}`.
+pub(crate) const P: u8 = 64;
+/// `\p{S}`.
+pub(crate) const S: u8 = 128;
 
-const CLASSES: [(&str, u8); 3] = [(r"\p{L}", L), (r"\p{N}", N), (r"\s", WS)];
+const CLASSES: [(&str, u8); 8] = [
+    (r"\p{L}", L),
+    (r"\p{N}", N),
+    (r"\s", WS),
+    (r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]", UPPER),
+    (r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]", LOWER),
+    (r"\p{M}", M),
+    (r"\p{P}", P),
+    (r"\p{S}", S),
+];
 
 const BLOCKS: usize = 0x11_0000 >> 8;
 
@@ -88,11 +107,21 @@ mod tests {
         let t = CharClasses::new();
         let re = |p| fancy_regex::Regex::new(p).unwrap();
         let (l, n, s) = (re(r"^\p{L}$"), re(r"^\p{N}$"), re(r"^\s$"));
+        let upper = re(r"^[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]$");
+        let lower = re(r"^[\p{Ll}\p{Lm}\p{Lo}\p{M}]$");
+        let (m, p, sy) = (re(r"^\p{M}$"), re(r"^\p{P}$"), re(r"^\p{S}$"));
         let mut buf = [0u8; 4];
         for c in (0..0x11_0000u32).filter_map(char::from_u32) {
             let text = c.encode_utf8(&mut buf);
             let is = |r: &fancy_regex::Regex| u8::from(r.is_match(text).unwrap());
-            let want = (is(&l) * L) | (is(&n) * N) | (is(&s) * WS);
+            let want = (is(&l) * L)
+                | (is(&n) * N)
+                | (is(&s) * WS)
+                | (is(&upper) * UPPER)
+                | (is(&lower) * LOWER)
+                | (is(&m) * M)
+                | (is(&p) * P)
+                | (is(&sy) * S);
             assert_eq!(t.of(c), want, "U+{:04X}", c as u32);
         }
     }

@@ -480,6 +480,11 @@ impl BpeEngine {
             .map_err(|e| format!("split pattern: {e}"))
     }
 
+    #[cfg(test)]
+    pub(crate) fn all_stages_scanned(&self) -> bool {
+        self.splitter.all_scanned()
+    }
+
     /// Every id's bytes, as the byte-level decoder writes them.
     pub(crate) fn token_bytes(&self) -> &TokenBytes {
         &self.tables.tokens

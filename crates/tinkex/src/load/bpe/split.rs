@@ -11,15 +11,22 @@ use std::sync::Arc;
 
 use fancy_regex::Regex;
 
-use super::classes::{CharClasses, L, N, WS};
+use super::classes::{CharClasses, L, LOWER, M, N, P, S, UPPER, WS};
 
 /// GPT-2's pattern: what a `ByteLevel` pre-tokenizer with `use_regex: true` splits with.
 pub(crate) const GPT2_PATTERN: &str =
     r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
+/// tiktoken's o200k pattern (gpt-oss's `Split`; `crate::source::O200K_PATTERN` too).
+pub(crate) const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+);
+
 /// Patterns with a hand-written scanner. Sources: GPT-2 (`ByteLevel`'s built-in regex, the
 /// `gpt2` fixture); Qwen2/Qwen3 (`qwen3` fixture's `Split`, one digit per piece); Llama-3
-/// (`llama3_1` fixture's `Split`, up to three digits).
+/// (`llama3_1` fixture's `Split`, up to three digits); o200k (`gpt_oss` fixture's `Split`).
 pub(crate) const SCANNERS: &[(&str, Scanner)] = &[
     (GPT2_PATTERN, Scanner::Gpt2),
     (
@@ -29,6 +36,17 @@ pub(crate) const SCANNERS: &[(&str, Scanner)] = &[
     (
         r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
         Scanner::Llama3 { max_digits: 3 },
+    ),
+    (O200K_PATTERN, Scanner::O200k),
+    // DeepSeek-V3 / V3.1 (`deepseek_v3` fixture): three stages.
+    (r"\p{N}{1,3}", Scanner::Digits3),
+    (
+        "[\u{4e00}-\u{9fa5}\u{3040}-\u{309f}\u{30a0}-\u{30ff}]+",
+        Scanner::DeepSeekCjk,
+    ),
+    (
+        "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
+        Scanner::DeepSeekText,
     ),
 ];
 
@@ -40,6 +58,20 @@ pub(crate) enum Scanner {
     /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,K}|
     /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+` with `K = max_digits`.
     Llama3 { max_digits: u8 },
+    /// [`O200K_PATTERN`].
+    O200k,
+    /// `\p{N}{1,3}` (text between matches is a piece too).
+    Digits3,
+    /// DeepSeek's `[一-龥぀-ゟ゠-ヿ]+`.
+    DeepSeekCjk,
+    /// DeepSeek's third stage: ASCII punctuation + ASCII letters, letters and marks with one
+    /// optional leading char, punctuation and symbols, whitespace.
+    DeepSeekText,
+}
+
+/// DeepSeek's CJK class: U+4E00–U+9FA5, U+3040–U+309F, U+30A0–U+30FF.
+fn deepseek_cjk(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fa5}' | '\u{3040}'..='\u{309f}' | '\u{30a0}'..='\u{30ff}')
 }
 
 /// One split stage.
@@ -139,6 +171,59 @@ impl Scan<'_> {
         }
     }
 
+    /// The start of the char before byte `i` (> 0).
+    fn prev(&self, i: usize) -> usize {
+        let mut j = i - 1;
+        while !self.s.is_char_boundary(j) {
+            j -= 1;
+        }
+        j
+    }
+
+    /// `U*W+` from `s` (o200k's first letter alternative, `U` = [`UPPER`], `W` = [`LOWER`]):
+    /// the greedy `U*` gives back chars until `W+` can start, then `W+` runs as far as it can.
+    fn upper_star_lower_plus(&self, s: usize) -> Option<usize> {
+        let u = self.run(s, UPPER, true);
+        let mut k = u;
+        loop {
+            if self.at(k).is_some_and(|x| x.2 & LOWER != 0) {
+                return Some(self.run(k, LOWER, true));
+            }
+            if k == s {
+                return None;
+            }
+            k = self.prev(k);
+        }
+    }
+
+    /// `U+W*` from `s` (o200k's second letter alternative).
+    fn upper_plus_lower_star(&self, s: usize) -> Option<usize> {
+        let u = self.run(s, UPPER, true);
+        (u > s).then(|| self.run(u, LOWER, true))
+    }
+
+    /// o200k's letter alternatives at `i`: `[^\r\n\p{L}\p{N}]?` then `U*W+` (or `U+W*`), then
+    /// an optional case-insensitive contraction. The optional first char is tried taken, then
+    /// not, for each alternative in turn, as the regex engine backtracks.
+    fn o200k_letters(&self, i: usize, c: char, l: usize, class: u8) -> Option<usize> {
+        let lead = class & (L | N) == 0 && c != '\r' && c != '\n';
+        let starts = [lead.then_some(i + l), Some(i)];
+        let end = starts
+            .iter()
+            .flatten()
+            .find_map(|&s| self.upper_star_lower_plus(s))
+            .or_else(|| {
+                starts
+                    .iter()
+                    .flatten()
+                    .find_map(|&s| self.upper_plus_lower_star(s))
+            })?;
+        Some(match self.at(end) {
+            Some(('\'', _, _)) => self.contraction(end, true).unwrap_or(end),
+            _ => end,
+        })
+    }
+
     /// At whitespace: `\s*[\r\n]+` (when `newline_rule`), then `\s+(?!\S)`, then `\s+`.
     fn whitespace(&self, i: usize, newline_rule: bool) -> usize {
         let b = self.s.as_bytes();
@@ -164,26 +249,90 @@ impl Scan<'_> {
         }
     }
 
-    /// End of the piece starting at `i` (< len).
-    fn next(&self, scanner: Scanner, i: usize) -> usize {
-        let Some((c, l, class)) = self.at(i) else {
-            return self.s.len();
-        };
-        match scanner {
+    /// End of the match starting at `i` (< len), if the pattern matches there.
+    fn find(&self, scanner: Scanner, i: usize) -> Option<usize> {
+        let (c, l, class) = self.at(i)?;
+        Some(match scanner {
+            Scanner::Digits3 => {
+                if class & N == 0 {
+                    return None;
+                }
+                let mut j = i + l;
+                for _ in 1..3 {
+                    match self.at(j) {
+                        Some((_, l2, c2)) if c2 & N != 0 => j += l2,
+                        _ => break,
+                    }
+                }
+                j
+            }
+            Scanner::DeepSeekCjk => {
+                if !deepseek_cjk(c) {
+                    return None;
+                }
+                let mut j = i + l;
+                while let Some((c2, l2)) = char_at(self.s, j) {
+                    if !deepseek_cjk(c2) {
+                        break;
+                    }
+                    j += l2;
+                }
+                j
+            }
+            Scanner::DeepSeekText => {
+                let b = self.s.as_bytes();
+                // [ASCII punctuation][A-Za-z]+
+                if c.is_ascii_punctuation() && b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+                    let mut j = i + 2;
+                    while b.get(j).is_some_and(u8::is_ascii_alphabetic) {
+                        j += 1;
+                    }
+                    return Some(j);
+                }
+                // [^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+ (a mark as the optional char ends
+                // where the run from it would)
+                if class & (L | M) != 0 {
+                    return Some(self.run(i, L | M, true));
+                }
+                if class & (L | P | S) == 0 && c != '\r' && c != '\n' {
+                    if let Some((_, l2, c2)) = self.at(i + l) {
+                        if c2 & (L | M) != 0 {
+                            return Some(self.run(i + l + l2, L | M, true));
+                        }
+                    }
+                }
+                //  ?[\p{P}\p{S}]+[\r\n]*
+                let start = if c == ' ' {
+                    self.at(i + 1).filter(|x| x.2 & (P | S) != 0).map(|_| i + 1)
+                } else {
+                    (class & (P | S) != 0).then_some(i)
+                };
+                if let Some(s) = start {
+                    let mut e = self.run(s, P | S, true);
+                    while matches!(b.get(e), Some(b'\r' | b'\n')) {
+                        e += 1;
+                    }
+                    return Some(e);
+                }
+                if class & WS == 0 {
+                    return None;
+                }
+                self.whitespace(i, true)
+            }
             Scanner::Llama3 { max_digits } => {
                 if c == '\'' {
                     if let Some(e) = self.contraction(i, true) {
-                        return e;
+                        return Some(e);
                     }
                 }
                 // [^\r\n\p{L}\p{N}]?\p{L}+
                 if class & L != 0 {
-                    return self.run(i + l, L, true);
+                    return Some(self.run(i + l, L, true));
                 }
                 if class & (L | N) == 0 && c != '\r' && c != '\n' {
                     if let Some((_, l2, c2)) = self.at(i + l) {
                         if c2 & L != 0 {
-                            return self.run(i + l + l2, L, true);
+                            return Some(self.run(i + l + l2, L, true));
                         }
                     }
                 }
@@ -196,7 +345,7 @@ impl Scan<'_> {
                             _ => break,
                         }
                     }
-                    return j;
+                    return Some(j);
                 }
                 // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
                 let other = |class: u8| class & (WS | L | N) == 0;
@@ -211,14 +360,48 @@ impl Scan<'_> {
                     while matches!(b.get(e), Some(b'\r' | b'\n')) {
                         e += 1;
                     }
-                    return e;
+                    return Some(e);
+                }
+                self.whitespace(i, true)
+            }
+            Scanner::O200k => {
+                if class & N == 0 {
+                    if let Some(e) = self.o200k_letters(i, c, l, class) {
+                        return Some(e);
+                    }
+                }
+                // \p{N}{1,3}
+                if class & N != 0 {
+                    let mut j = i + l;
+                    for _ in 1..3 {
+                        match self.at(j) {
+                            Some((_, l2, c2)) if c2 & N != 0 => j += l2,
+                            _ => break,
+                        }
+                    }
+                    return Some(j);
+                }
+                // ` ?[^\s\p{L}\p{N}]+[\r\n/]*`
+                let other = |class: u8| class & (WS | L | N) == 0;
+                let start = if c == ' ' {
+                    self.at(i + 1).filter(|x| other(x.2)).map(|_| i + 1)
+                } else {
+                    other(class).then_some(i)
+                };
+                if let Some(s) = start {
+                    let mut e = self.run(s, WS | L | N, false);
+                    let b = self.s.as_bytes();
+                    while matches!(b.get(e), Some(b'\r' | b'\n' | b'/')) {
+                        e += 1;
+                    }
+                    return Some(e);
                 }
                 self.whitespace(i, true)
             }
             Scanner::Gpt2 => {
                 if c == '\'' {
                     if let Some(e) = self.contraction(i, false) {
-                        return e;
+                        return Some(e);
                     }
                 }
                 // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: the class after the optional space.
@@ -236,11 +419,17 @@ impl Scan<'_> {
                     self.whitespace(i, false)
                 }
             }
-        }
+        })
     }
 }
 
 impl Splitter {
+    /// Whether every stage has a hand-written scanner.
+    #[cfg(test)]
+    pub(crate) fn all_scanned(&self) -> bool {
+        self.stages.iter().all(|s| matches!(s, Stage::Scan(_)))
+    }
+
     pub(crate) fn new(stages: Vec<Stage>, classes: Arc<CharClasses>) -> Splitter {
         Splitter { stages, classes }
     }
@@ -273,13 +462,30 @@ impl Splitter {
                     s: text,
                     classes: &self.classes,
                 };
-                let mut i = 0;
+                // Text where the pattern does not match (none for most patterns) is a piece of
+                // its own between matches.
+                let (mut i, mut gap) = (0, None);
                 while i < text.len() {
-                    let e = scan.next(*scanner, i);
-                    if let Some(piece) = text.get(i..e) {
-                        self.split_from(stage + 1, piece, f)?;
+                    match scan.find(*scanner, i).filter(|&e| e > i) {
+                        Some(e) => {
+                            if let Some(g) = gap.take() {
+                                if let Some(piece) = text.get(g..i) {
+                                    self.split_from(stage + 1, piece, f)?;
+                                }
+                            }
+                            if let Some(piece) = text.get(i..e) {
+                                self.split_from(stage + 1, piece, f)?;
+                            }
+                            i = e;
+                        }
+                        None => {
+                            gap.get_or_insert(i);
+                            i += char_at(text, i).map_or(1, |(_, l)| l);
+                        }
                     }
-                    i = e.max(i + 1);
+                }
+                if let Some(piece) = gap.and_then(|g| text.get(g..)) {
+                    self.split_from(stage + 1, piece, f)?;
                 }
             }
             Stage::Regex(re) => {

@@ -276,6 +276,15 @@ fn fast_engine_equals_hugging_face_on_every_lineup_tokenizer() {
 }
 
 #[test]
+fn the_lineup_patterns_have_scanners() {
+    // Every lineup pattern must take its hand-written scanner: a changed fixture would
+    // otherwise fall back to fancy-regex silently (exact, but several times slower).
+    for name in LINEUP {
+        assert!(pair(name).fast.all_stages_scanned(), "{name}");
+    }
+}
+
+#[test]
 fn fast_decode_and_spelling_equal_hugging_face() {
     for name in LINEUP {
         let p = pair(name);
