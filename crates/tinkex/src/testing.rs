@@ -24,3 +24,14 @@ pub(crate) fn tokenizer(model: &str) -> Arc<Tokenizer> {
         .get_or_load(model)
         .unwrap_or_else(|e| panic!("{model}: {e}"))
 }
+
+/// A seeded xorshift64 generator: the same draws on every run, so random-input tests are
+/// reproducible (`seed` must not be 0).
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}

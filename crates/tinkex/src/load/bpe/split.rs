@@ -171,6 +171,34 @@ impl Scan<'_> {
         }
     }
 
+    /// `\p{N}{1,max}` after its first digit, which ends at `j`: the end of the match.
+    fn digits(&self, mut j: usize, max: u8) -> usize {
+        for _ in 1..max {
+            match self.at(j) {
+                Some((_, l, class)) if class & N != 0 => j += l,
+                _ => break,
+            }
+        }
+        j
+    }
+
+    /// ` ?[^\s\p{L}\p{N}]+` at `i` (char `c` of class `class`) followed by any run of the
+    /// `trailing` bytes: its end, if it matches.
+    fn other_run(&self, i: usize, c: char, class: u8, trailing: &[u8]) -> Option<usize> {
+        let other = |class: u8| class & (WS | L | N) == 0;
+        let start = if c == ' ' {
+            self.at(i + 1).filter(|x| other(x.2)).map(|_| i + 1)
+        } else {
+            other(class).then_some(i)
+        }?;
+        let mut e = self.run(start, WS | L | N, false);
+        let b = self.s.as_bytes();
+        while b.get(e).is_some_and(|x| trailing.contains(x)) {
+            e += 1;
+        }
+        Some(e)
+    }
+
     /// The start of the char before byte `i` (> 0).
     fn prev(&self, i: usize) -> usize {
         let mut j = i - 1;
@@ -257,14 +285,7 @@ impl Scan<'_> {
                 if class & N == 0 {
                     return None;
                 }
-                let mut j = i + l;
-                for _ in 1..3 {
-                    match self.at(j) {
-                        Some((_, l2, c2)) if c2 & N != 0 => j += l2,
-                        _ => break,
-                    }
-                }
-                j
+                self.digits(i + l, 3)
             }
             Scanner::DeepSeekCjk => {
                 if !deepseek_cjk(c) {
@@ -338,28 +359,10 @@ impl Scan<'_> {
                 }
                 // \p{N}{1,K}
                 if class & N != 0 {
-                    let mut j = i + l;
-                    for _ in 1..max_digits {
-                        match self.at(j) {
-                            Some((_, l2, c2)) if c2 & N != 0 => j += l2,
-                            _ => break,
-                        }
-                    }
-                    return Some(j);
+                    return Some(self.digits(i + l, max_digits));
                 }
                 // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
-                let other = |class: u8| class & (WS | L | N) == 0;
-                let start = if c == ' ' {
-                    self.at(i + 1).filter(|x| other(x.2)).map(|_| i + 1)
-                } else {
-                    other(class).then_some(i)
-                };
-                if let Some(s) = start {
-                    let mut e = self.run(s, WS | L | N, false);
-                    let b = self.s.as_bytes();
-                    while matches!(b.get(e), Some(b'\r' | b'\n')) {
-                        e += 1;
-                    }
+                if let Some(e) = self.other_run(i, c, class, b"\r\n") {
                     return Some(e);
                 }
                 self.whitespace(i, true)
@@ -372,28 +375,10 @@ impl Scan<'_> {
                 }
                 // \p{N}{1,3}
                 if class & N != 0 {
-                    let mut j = i + l;
-                    for _ in 1..3 {
-                        match self.at(j) {
-                            Some((_, l2, c2)) if c2 & N != 0 => j += l2,
-                            _ => break,
-                        }
-                    }
-                    return Some(j);
+                    return Some(self.digits(i + l, 3));
                 }
                 // ` ?[^\s\p{L}\p{N}]+[\r\n/]*`
-                let other = |class: u8| class & (WS | L | N) == 0;
-                let start = if c == ' ' {
-                    self.at(i + 1).filter(|x| other(x.2)).map(|_| i + 1)
-                } else {
-                    other(class).then_some(i)
-                };
-                if let Some(s) = start {
-                    let mut e = self.run(s, WS | L | N, false);
-                    let b = self.s.as_bytes();
-                    while matches!(b.get(e), Some(b'\r' | b'\n' | b'/')) {
-                        e += 1;
-                    }
+                if let Some(e) = self.other_run(i, c, class, b"\r\n/") {
                     return Some(e);
                 }
                 self.whitespace(i, true)

@@ -227,13 +227,7 @@ pub(crate) fn random_texts(seed: u64, n: usize, specials: &[String]) -> Vec<Stri
         "\u{fffd}",
         "x\u{300}\u{301}",
     ];
-    let mut state = seed;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = crate::testing::xorshift(seed);
     (0..n)
         .map(|_| {
             let len = (next() % 24) as usize;
@@ -295,13 +289,7 @@ fn fast_decode_and_spelling_equal_hugging_face() {
                 .as_ref()
                 .is_none_or(|h| h[id as usize / 64] & (1 << (id % 64)) == 0)
         };
-        let mut state = 0x1234_5678_9abc_def0u64 ^ u64::from(n);
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x1234_5678_9abc_def0u64 ^ u64::from(n));
         let added: Vec<u32> = p.info.added.iter().map(|(_, id, _)| *id).collect();
         for _ in 0..3000 {
             let len = (next() % 12) as usize;

@@ -155,13 +155,7 @@ pub(super) fn o200k_engine() -> &'static TiktokenEngine {
 /// `count` random texts of up to 299 characters drawn from `alphabet` (xorshift from `seed`,
 /// so every run draws the same texts).
 pub(super) fn random_texts(seed: u64, alphabet: &str, count: usize) -> Vec<String> {
-    let mut seed = seed;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::testing::xorshift(seed);
     let alphabet: Vec<char> = alphabet.chars().collect();
     (0..count)
         .map(|_| {
