@@ -234,7 +234,7 @@ pub(crate) fn random_texts(seed: u64, n: usize, specials: &[String]) -> Vec<Stri
             let mut s = String::new();
             for _ in 0..len {
                 let r = next();
-                if !specials.is_empty() && r % 17 == 0 {
+                if !specials.is_empty() && r.is_multiple_of(17) {
                     s.push_str(&specials[(r / 17) as usize % specials.len()]);
                 } else {
                     s.push_str(PIECES[(r / 3) as usize % PIECES.len()]);
