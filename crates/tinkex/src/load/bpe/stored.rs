@@ -199,8 +199,17 @@ pub fn from_bytes(b: &[u8], key: &str) -> Result<Loaded, String> {
     if r.at != body_len {
         return Err("trailing data".into());
     }
-    if header.info.id_space as usize != tables.len() {
+    let info = &header.info;
+    if info.id_space as usize != tables.len() {
         return Err("id space".into());
+    }
+    // What the tokenizer indexes by id must cover the id space (a checksum catches damage,
+    // not a file written to fool it; this keeps such a file from making lookups panic).
+    let words = (info.id_space as usize).div_ceil(64);
+    if info.holes.as_ref().is_some_and(|h| h.len() != words)
+        || info.added.iter().any(|(_, id, _)| *id >= info.id_space)
+    {
+        return Err("tokenizer facts do not fit the id space".into());
     }
     let engine = BpeEngine::assemble(tables, header.shape, raw_spelling)?;
     Ok(Loaded {
