@@ -35,3 +35,9 @@ pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
         seed
     }
 }
+
+/// The decompressed contents of a zstd file of the test data; panics naming the file.
+pub(crate) fn read_zst(path: &std::path::Path) -> Vec<u8> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    zstd::stream::decode_all(f).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -87,46 +87,44 @@ pub(crate) use crate::load::TokenBytes;
 
 /// The token byte table of `e`, or `None` when it is not a byte-level BPE.
 fn token_bytes_of(e: &load::hf::HfEngine) -> Option<TokenBytes> {
-    {
-        use tokenizers::pipeline::PipelineModel;
-        let tokenizer = e.pipeline.get().ok()?;
-        let PipelineModel::BPE(bpe) = tokenizer.get_model() else {
-            return None;
-        };
-        if !bpe.is_byte_level() {
-            return None;
-        }
-        let added = tokenizer.get_added_vocabulary();
-        let id_space = e.info.id_space;
-        let mut t = TokenBytes {
-            bytes: Vec::with_capacity(id_space as usize * 6),
-            offsets: Vec::with_capacity(id_space as usize + 1),
-            special: vec![false; id_space as usize],
-        };
-        t.offsets.push(0);
-        let mut added_ids = e.info.added.iter().map(|(_, id, _)| *id).peekable();
-        for id in 0..id_space {
-            // The engine's own rule: an added token decodes to its (normalised) content.
-            let is_added = added_ids.peek() == Some(&id);
-            if is_added {
-                added_ids.next();
-            }
-            match is_added.then(|| added.simple_id_to_token(id)).flatten() {
-                Some(content) => {
-                    t.special[id as usize] = added.is_special_token(&content);
-                    t.bytes.extend_from_slice(content.as_bytes());
-                }
-                None => {
-                    if let Some(token) = tokenizer.get_model().id_to_token(id) {
-                        t.bytes
-                            .extend(token.chars().filter_map(load::tiktoken::char_to_byte));
-                    }
-                }
-            }
-            t.offsets.push(u32::try_from(t.bytes.len()).ok()?);
-        }
-        Some(t)
+    use tokenizers::pipeline::PipelineModel;
+    let tokenizer = e.pipeline.get().ok()?;
+    let PipelineModel::BPE(bpe) = tokenizer.get_model() else {
+        return None;
+    };
+    if !bpe.is_byte_level() {
+        return None;
     }
+    let added = tokenizer.get_added_vocabulary();
+    let id_space = e.info.id_space;
+    let mut t = TokenBytes {
+        bytes: Vec::with_capacity(id_space as usize * 6),
+        offsets: Vec::with_capacity(id_space as usize + 1),
+        special: vec![false; id_space as usize],
+    };
+    t.offsets.push(0);
+    let mut added_ids = e.info.added.iter().map(|(_, id, _)| *id).peekable();
+    for id in 0..id_space {
+        // The engine's own rule: an added token decodes to its (normalised) content.
+        let is_added = added_ids.peek() == Some(&id);
+        if is_added {
+            added_ids.next();
+        }
+        match is_added.then(|| added.simple_id_to_token(id)).flatten() {
+            Some(content) => {
+                t.special[id as usize] = added.is_special_token(&content);
+                t.bytes.extend_from_slice(content.as_bytes());
+            }
+            None => {
+                if let Some(token) = tokenizer.get_model().id_to_token(id) {
+                    t.bytes
+                        .extend(token.chars().filter_map(load::tiktoken::char_to_byte));
+                }
+            }
+        }
+        t.offsets.push(u32::try_from(t.bytes.len()).ok()?);
+    }
+    Some(t)
 }
 
 const _: fn() = || {

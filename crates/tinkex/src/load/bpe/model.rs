@@ -272,20 +272,21 @@ impl Tables {
         let mut next: Vec<usize> = (1..=n).collect();
         let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
         let mut alive = vec![true; n];
-        // (rank, position, left id, right id): position breaks ties leftmost-first.
+        // (rank | merged id, position, left id, right id): position breaks ties leftmost-first
+        // (a rank names one pair, so the merged id in the low bits never decides).
         let mut queue = BinaryHeap::new();
         for p in 0..n - 1 {
             let v = self.pair(sym[p], sym[p + 1]);
             if v != u64::MAX {
-                queue.push(Reverse((v >> 32, p, sym[p], sym[p + 1])));
+                queue.push(Reverse((v, p, sym[p], sym[p + 1])));
             }
         }
-        while let Some(Reverse((_, p, a, b))) = queue.pop() {
+        while let Some(Reverse((v, p, a, b))) = queue.pop() {
             let q = next[p];
             if !alive[p] || q >= n || sym[p] != a || sym[q] != b {
                 continue;
             }
-            let merged = self.pair(a, b) as u32;
+            let merged = v as u32;
             sym[p] = merged;
             alive[q] = false;
             next[p] = next[q];
@@ -296,14 +297,14 @@ impl Tables {
                 let l = prev[p];
                 let v = self.pair(sym[l], merged);
                 if v != u64::MAX {
-                    queue.push(Reverse((v >> 32, l, sym[l], merged)));
+                    queue.push(Reverse((v, l, sym[l], merged)));
                 }
             }
             if next[p] < n {
                 let r = next[p];
                 let v = self.pair(merged, sym[r]);
                 if v != u64::MAX {
-                    queue.push(Reverse((v >> 32, p, merged, sym[r])));
+                    queue.push(Reverse((v, p, merged, sym[r])));
                 }
             }
         }

@@ -26,8 +26,7 @@ fn manifest() -> &'static Path {
 }
 
 fn unzstd(path: &Path) -> String {
-    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    String::from_utf8(zstd::stream::decode_all(f).expect("zstd")).expect("UTF-8")
+    String::from_utf8(crate::testing::read_zst(path)).expect("UTF-8")
 }
 
 struct Pair {

@@ -1,7 +1,6 @@
 //! Test fixtures shared by the engine's unit tests: the Kimi-style fixture engine (and a variant
 //! config), o200k_base, tiny rank files.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -15,13 +14,7 @@ pub(super) fn data_dir() -> PathBuf {
 }
 
 pub(super) fn read_zst(name: &str) -> Vec<u8> {
-    let path = data_dir().join(name);
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = Vec::new();
-    zstd::stream::read::Decoder::new(file)
-        .and_then(|mut d| d.read_to_end(&mut out))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    out
+    crate::testing::read_zst(&data_dir().join(name))
 }
 
 pub(super) fn model_bytes() -> &'static [u8] {
