@@ -91,6 +91,12 @@ impl CharClasses {
         self.ascii[usize::from(b & 0x7f)]
     }
 
+    /// The class bits of every ASCII byte.
+    #[inline]
+    pub(crate) fn ascii_table(&self) -> &[u8; 128] {
+        &self.ascii
+    }
+
     #[inline]
     pub(crate) fn of(&self, c: char) -> u8 {
         let c = c as u32;

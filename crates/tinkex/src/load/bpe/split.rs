@@ -6,7 +6,14 @@
 //! text from [`SCANNERS`]); any other pattern by `fancy-regex`, the engine Hugging Face's Rust
 //! `tokenizers` uses for them. Each scanner is checked against `fancy-regex` on the same pattern
 //! (tests below: corpora and random strings).
+//!
+//! Where the CPU has the SIMD it needs, a splitter whose stages are exactly one of `bitcannon`'s
+//! grammars (GPT-2, cl100k/Llama-3, Qwen, o200k, DeepSeek's three stages) runs that instead: the
+//! bitstream pre-tokenizer of Hugging Face's 1.0 engine, 64 bytes per step and no branch per
+//! piece, several times faster than a scanner. Its splits are checked against the scanners in the
+//! tests below; the scanners stay for other CPUs and as the fallback.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use fancy_regex::Regex;
@@ -75,6 +82,7 @@ fn deepseek_cjk(c: char) -> bool {
 }
 
 /// One split stage.
+#[derive(Clone)]
 pub(crate) enum Stage {
     Scan(Scanner),
     Regex(Regex),
@@ -96,6 +104,183 @@ impl Stage {
 pub(crate) struct Splitter {
     stages: Vec<Stage>,
     classes: Arc<CharClasses>,
+    grammar: Option<Grammar>,
+}
+
+/// The `bitcannon` grammar that splits exactly as a splitter's stages do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grammar {
+    Gpt2,
+    Cl100k,
+    Qwen,
+    O200k,
+    DeepSeek,
+}
+
+impl Grammar {
+    fn of(stages: &[Stage]) -> Option<Grammar> {
+        use Scanner::*;
+        let scanners: Vec<Scanner> = stages
+            .iter()
+            .map(|s| match s {
+                Stage::Scan(x) => Some(*x),
+                Stage::Regex(_) => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(match scanners.as_slice() {
+            [Gpt2] => Grammar::Gpt2,
+            [Llama3 { max_digits: 3 }] => Grammar::Cl100k,
+            [Llama3 { max_digits: 1 }] => Grammar::Qwen,
+            [O200k] => Grammar::O200k,
+            [Digits3, DeepSeekCjk, DeepSeekText] => Grammar::DeepSeek,
+            _ => return None,
+        })
+    }
+
+    /// Splits `text` into `scratch.spans`; their count.
+    fn run(self, text: &[u8], scratch: &mut Scratch) -> usize {
+        let n = text.len();
+        let words = n.div_ceil(64) + 1;
+        let Scratch {
+            tags,
+            starts,
+            flag,
+            later,
+            spans,
+        } = scratch;
+        tags.resize(n, 0);
+        starts.resize(words, 0);
+        flag.resize(words, 0);
+        later.resize(2 * words, 0);
+        spans.resize(n + 1, bitcannon::Span::default());
+        bitcannon::classify::classify(text, tags);
+        let (tags, spans) = (&tags[..n], &mut spans[..n + 1]);
+        let (starts, flag, later) = (&mut starts[..words], &mut flag[..words], &mut later[..]);
+        match self {
+            Grammar::Gpt2 => bitcannon::bitcannon_byte_level(text, tags, starts, flag, spans),
+            Grammar::Cl100k => bitcannon::bitcannon_cl100k(text, tags, starts, flag, spans),
+            Grammar::Qwen => bitcannon::bitcannon_qwen(text, tags, starts, flag, spans),
+            Grammar::O200k => bitcannon::bitcannon_o200k(text, tags, starts, flag, later, spans),
+            Grammar::DeepSeek => bitcannon::bitcannon_deepseek(text, tags, starts, spans),
+        }
+    }
+}
+
+/// A thread's buffers for [`Grammar::run`].
+#[derive(Default)]
+struct Scratch {
+    tags: Vec<u8>,
+    starts: Vec<u64>,
+    flag: Vec<u64>,
+    later: Vec<u64>,
+    spans: Vec<bitcannon::Span>,
+}
+
+/// Code points `bitcannon` classes differently from the scanners: what Unicode 17.0 assigned or
+/// re-categorised (CJK Extension J, new scripts and symbols, U+0295 Ll → Lo). `bitcannon` follows
+/// Unicode 17; the scanners follow `regex-syntax`, the tables of the regex engines the patterns are
+/// defined by (and the ones tinkex's parity has been measured on). A chunk holding one of these
+/// goes to the scanners. Derived by sweeping every code point through both (the test
+/// `grammar_and_scanners_differ_only_on_these_code_points` re-derives it on every run).
+const UNICODE_17: &[(u32, u32)] = &[
+    (0x0295, 0x0295),
+    (0x088F, 0x088F),
+    (0x0C5C, 0x0C5C),
+    (0x0CDC, 0x0CDC),
+    (0x1ACF, 0x1ADD),
+    (0x1AE0, 0x1AEB),
+    (0x20C1, 0x20C1),
+    (0x2B96, 0x2B96),
+    (0xA7CE, 0xA7CF),
+    (0xA7D2, 0xA7D2),
+    (0xA7D4, 0xA7D4),
+    (0xA7F1, 0xA7F1),
+    (0xFBC3, 0xFBD2),
+    (0xFD90, 0xFD91),
+    (0xFDC8, 0xFDCE),
+    (0x10940, 0x10959),
+    (0x10EC5, 0x10EC7),
+    (0x10ED0, 0x10ED8),
+    (0x10EFA, 0x10EFB),
+    (0x11B60, 0x11B67),
+    (0x11DB0, 0x11DDB),
+    (0x11DE0, 0x11DE9),
+    (0x16EA0, 0x16EB8),
+    (0x16EBB, 0x16ED3),
+    (0x16FF2, 0x16FF6),
+    (0x187F8, 0x187FF),
+    (0x18D09, 0x18D1E),
+    (0x18D80, 0x18DF2),
+    (0x1CCFA, 0x1CCFC),
+    (0x1CEBA, 0x1CED0),
+    (0x1CEE0, 0x1CEF0),
+    (0x1E6C0, 0x1E6DE),
+    (0x1E6E0, 0x1E6F5),
+    (0x1E6FE, 0x1E6FF),
+    (0x1F6D8, 0x1F6D8),
+    (0x1F777, 0x1F77A),
+    (0x1F8D0, 0x1F8D8),
+    (0x1FA54, 0x1FA57),
+    (0x1FA8A, 0x1FA8A),
+    (0x1FA8E, 0x1FA8E),
+    (0x1FAC8, 0x1FAC8),
+    (0x1FACD, 0x1FACD),
+    (0x1FAEA, 0x1FAEA),
+    (0x1FAEF, 0x1FAEF),
+    (0x1FBFA, 0x1FBFA),
+    (0x2B73A, 0x2B73F),
+    (0x2CEA2, 0x2CEAD),
+    (0x323B0, 0x33479),
+];
+
+/// U+017F `ſ`, which the regex engines' case-insensitive contractions fold to `s` (`'ſ` is a
+/// piece) and `bitcannon`'s do not.
+const LONG_S: u32 = 0x17F;
+
+/// Whether `text` holds a code point the scanners must split: one of [`UNICODE_17`] or
+/// [`LONG_S`] (all U+017F or above, so ASCII and most Latin text is cleared by one byte scan).
+fn has_unicode_17(text: &str) -> bool {
+    if text.bytes().all(|b| b < 0xC5) {
+        return false;
+    }
+    text.chars().any(|c| {
+        let c = c as u32;
+        c == LONG_S
+            || c >= 0x295 && {
+                let i = UNICODE_17.partition_point(|&(_, hi)| hi < c);
+                UNICODE_17.get(i).is_some_and(|&(lo, _)| lo <= c)
+            }
+    })
+}
+
+/// Text handed to a grammar at once: bounds a thread's scratch (~9 bytes per byte of text).
+const CHUNK: usize = 64 << 10;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A cut at or after `from` where every lineup pattern starts a piece whatever follows: between
+/// a `\n` that follows a visible ASCII char and an ASCII letter. No alternative matches across
+/// the `\n`-letter pair (the optional lead char excludes `\r\n`; punctuation and whitespace runs
+/// stop at a letter), none looks behind, and the piece that ends at the `\n` is the same whether
+/// a letter or the end of the text follows it: a lone `\n` after a visible char (a longer
+/// whitespace run would be cut differently by `\s+(?!\S)` before the end than before a letter).
+fn safe_cut(text: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(k) = text.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + k;
+        let after = nl + 1;
+        let visible_before = nl
+            .checked_sub(1)
+            .and_then(|j| text.get(j))
+            .is_some_and(u8::is_ascii_graphic);
+        if visible_before && text.get(after).is_some_and(u8::is_ascii_alphabetic) {
+            return Some(after);
+        }
+        i = after;
+    }
+    None
 }
 
 /// The char at byte `i` of `s` (a char boundary) and its length.
@@ -131,6 +316,17 @@ impl Scan<'_> {
     #[inline]
     fn run(&self, mut i: usize, mask: u8, want: bool) -> usize {
         let b = self.s.as_bytes();
+        // ASCII first, in a loop of its own (most text): one table load and test a byte.
+        let ascii = &self.classes.ascii_table();
+        while let Some(&x) = b.get(i) {
+            if x >= 0x80 {
+                break;
+            }
+            if (ascii[usize::from(x)] & mask != 0) != want {
+                return i;
+            }
+            i += 1;
+        }
         while let Some(&x) = b.get(i) {
             if x < 0x80 {
                 if (self.classes.ascii(x) & mask != 0) != want {
@@ -416,7 +612,27 @@ impl Splitter {
     }
 
     pub(crate) fn new(stages: Vec<Stage>, classes: Arc<CharClasses>) -> Splitter {
-        Splitter { stages, classes }
+        let grammar = Grammar::of(&stages).filter(|_| bitcannon::fast_builder());
+        Splitter {
+            stages,
+            classes,
+            grammar,
+        }
+    }
+
+    /// The same splitter without the `bitcannon` route (tests compare the two).
+    #[cfg(test)]
+    pub(crate) fn scanners_only(&self) -> Splitter {
+        Splitter {
+            stages: self.stages.clone(),
+            classes: self.classes.clone(),
+            grammar: None,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn has_grammar(&self) -> bool {
+        self.grammar.is_some()
     }
 
     /// Calls `f` with every piece of `text`, in order. Fails only if a regex engine gives up
@@ -426,7 +642,67 @@ impl Splitter {
         text: &'t str,
         f: &mut impl FnMut(&'t str),
     ) -> Result<(), fancy_regex::Error> {
-        self.split_from(0, text, f)
+        self.split_guarded(text, f, true)
+    }
+
+    /// [`Splitter::split`]; `guard`: chunks holding [`UNICODE_17`] code points go to the scanners
+    /// (off only in the test that finds where the two differ).
+    fn split_guarded<'t>(
+        &self,
+        text: &'t str,
+        f: &mut impl FnMut(&'t str),
+        guard: bool,
+    ) -> Result<(), fancy_regex::Error> {
+        let Some(grammar) = self.grammar else {
+            return self.split_from(0, text, f);
+        };
+        SCRATCH.with(|scratch| {
+            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+                // Re-entered (encoding calls no user code, so it cannot be): no shared buffers.
+                return self.split_from(0, text, f);
+            };
+            let mut rest = text;
+            while !rest.is_empty() {
+                let cut = if rest.len() <= CHUNK {
+                    rest.len()
+                } else {
+                    match safe_cut(rest.as_bytes(), CHUNK) {
+                        Some(cut) => cut,
+                        // No safe cut ahead: the scanners take the rest (same pieces).
+                        None => return self.split_from(0, rest, f),
+                    }
+                };
+                let Some((chunk, tail)) = rest.split_at_checked(cut) else {
+                    return self.split_from(0, rest, f);
+                };
+                if guard && has_unicode_17(chunk) {
+                    self.split_from(0, chunk, f)?;
+                    rest = tail;
+                    continue;
+                }
+                let k = grammar.run(chunk.as_bytes(), &mut scratch);
+                let spans = &scratch.spans[..k];
+                // The grammar's promise, checked before anything is emitted: contiguous pieces
+                // on char boundaries covering the chunk. Otherwise the scanners do the chunk.
+                let whole = spans.first().is_some_and(|s| s.start == 0)
+                    && spans.last().is_some_and(|s| s.end as usize == chunk.len())
+                    && spans.windows(2).all(|w| w[0].end == w[1].start)
+                    && spans
+                        .iter()
+                        .all(|s| s.start < s.end && chunk.is_char_boundary(s.start as usize));
+                if whole {
+                    for s in spans {
+                        if let Some(piece) = chunk.get(s.range()) {
+                            f(piece);
+                        }
+                    }
+                } else {
+                    self.split_from(0, chunk, f)?;
+                }
+                rest = tail;
+            }
+            Ok(())
+        })
     }
 
     fn split_from<'t>(
@@ -440,6 +716,18 @@ impl Splitter {
                 f(text);
             }
             return Ok(());
+        };
+        // After the last stage a piece goes straight to `f` (no call per piece).
+        let last = stage + 1 == self.stages.len();
+        let mut next = |piece: &'t str| -> Result<(), fancy_regex::Error> {
+            if last {
+                if !piece.is_empty() {
+                    f(piece);
+                }
+                Ok(())
+            } else {
+                self.split_from(stage + 1, piece, f)
+            }
         };
         match st {
             Stage::Scan(scanner) => {
@@ -455,11 +743,11 @@ impl Splitter {
                         Some(e) => {
                             if let Some(g) = gap.take() {
                                 if let Some(piece) = text.get(g..i) {
-                                    self.split_from(stage + 1, piece, f)?;
+                                    next(piece)?;
                                 }
                             }
                             if let Some(piece) = text.get(i..e) {
-                                self.split_from(stage + 1, piece, f)?;
+                                next(piece)?;
                             }
                             i = e;
                         }
@@ -470,7 +758,7 @@ impl Splitter {
                     }
                 }
                 if let Some(piece) = gap.and_then(|g| text.get(g..)) {
-                    self.split_from(stage + 1, piece, f)?;
+                    next(piece)?;
                 }
             }
             Stage::Regex(re) => {
@@ -481,13 +769,13 @@ impl Splitter {
                         continue;
                     }
                     if let Some(gap) = text.get(done..m.start()) {
-                        self.split_from(stage + 1, gap, f)?;
+                        next(gap)?;
                     }
-                    self.split_from(stage + 1, m.as_str(), f)?;
+                    next(m.as_str())?;
                     done = m.end();
                 }
                 if let Some(rest) = text.get(done..) {
-                    self.split_from(stage + 1, rest, f)?;
+                    next(rest)?;
                 }
             }
         }
@@ -505,7 +793,8 @@ mod tests {
     fn scanners_equal_the_regex_engine() {
         let texts = super::super::tests::random_texts(0xC0FF_EE00, 20_000, &[]);
         for (pattern, scanner) in SCANNERS {
-            let scan = Splitter::new(vec![Stage::Scan(*scanner)], Arc::new(CharClasses::new()));
+            let scan = Splitter::new(vec![Stage::Scan(*scanner)], Arc::new(CharClasses::new()))
+                .scanners_only();
             let regex = Splitter::new(
                 vec![Stage::Regex(Regex::new(pattern).unwrap())],
                 Arc::new(CharClasses::new()),
@@ -517,5 +806,141 @@ mod tests {
                 assert_eq!(a, b, "{scanner:?} on {t:?}");
             }
         }
+    }
+
+    /// The `bitcannon` route splits exactly as the scanners (which the test above holds to the
+    /// regex engine) on: the branch-hitting random texts, random code points from all of Unicode
+    /// (a character-class table of another Unicode version would show here), and long corpus
+    /// texts that are cut into chunks.
+    #[test]
+    fn grammars_split_as_the_scanners() {
+        use Scanner::*;
+        let mut texts = super::super::tests::random_texts(0xB17C_A220, 20_000, &[]);
+        let mut next = crate::testing::xorshift(0x0C0D_E901);
+        for _ in 0..5000 {
+            let len = (next() % 40) as usize;
+            let s: String = (0..len)
+                .map(|_| {
+                    let r = next();
+                    let c = match r % 4 {
+                        0 => (r >> 8) as u32 % 0x80,
+                        1 => (r >> 8) as u32 % 0x3000,
+                        _ => (r >> 8) as u32 % 0x11_0000,
+                    };
+                    char::from_u32(c).unwrap_or(' ')
+                })
+                .collect();
+            texts.push(s);
+        }
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut long = String::new();
+        for corpus in ["english", "multilingual", "code"] {
+            let raw =
+                crate::testing::read_zst(&manifest.join(format!("benches/data/{corpus}.txt.zst")));
+            let text = String::from_utf8(raw).expect("UTF-8");
+            let mut end = (150 << 10).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            long.push_str(&text[..end]);
+        }
+        assert!(long.len() > 3 * CHUNK, "long enough to be cut");
+        texts.push(long);
+        // A long text with no safe cut (no newline before a letter): the scanners take over.
+        texts.push("word, ".repeat(CHUNK / 3));
+        let configs: [&[Scanner]; 5] = [
+            &[Gpt2],
+            &[Llama3 { max_digits: 1 }],
+            &[Llama3 { max_digits: 3 }],
+            &[O200k],
+            &[Digits3, DeepSeekCjk, DeepSeekText],
+        ];
+        for scanners in configs {
+            let stages = scanners.iter().map(|s| Stage::Scan(*s)).collect();
+            let fast = Splitter::new(stages, Arc::new(CharClasses::new()));
+            if !fast.has_grammar() {
+                assert!(!bitcannon::fast_builder(), "{scanners:?} has no grammar");
+                eprintln!("SKIPPED: this CPU lacks bitcannon's SIMD; the scanners split alone");
+                return;
+            }
+            let slow = fast.scanners_only();
+            for t in &texts {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                fast.split(t, &mut |p| a.push(p)).unwrap();
+                slow.split(t, &mut |p| b.push(p)).unwrap();
+                if a != b {
+                    let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(0);
+                    panic!(
+                        "{scanners:?}: piece {i}: {:?} vs {:?} (text of {} bytes)",
+                        a.get(i..i + 3),
+                        b.get(i..i + 3),
+                        t.len()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn safe_cuts_are_after_a_newline_before_a_letter() {
+        assert_eq!(safe_cut(b"ab\ncd", 0), Some(3));
+        // Not after a run of whitespace, nor at the start.
+        assert_eq!(safe_cut(b"ab\n\ncd", 0), None);
+        assert_eq!(safe_cut(b"ab \ncd.\nx", 0), Some(8));
+        assert_eq!(safe_cut(b"\ncd", 0), None);
+        assert_eq!(safe_cut(b"ab\n cd\n1\nx", 0), Some(9));
+        assert_eq!(safe_cut(b"ab\ncd\nef", 4), Some(6));
+        assert_eq!(safe_cut(b"ab\n", 0), None);
+        assert_eq!(safe_cut("ab\n\u{e9}".as_bytes(), 0), None);
+        assert_eq!(safe_cut("\u{e9}\nb".as_bytes(), 0), None);
+    }
+
+    /// Every code point, in contexts that tell letters, marks, digits, spaces, punctuation and
+    /// symbols apart, through each grammar and its scanners: they differ on [`UNICODE_17`] and
+    /// nowhere else (checked without the guard that sends those to the scanners).
+    #[test]
+    fn grammar_and_scanners_differ_only_on_these_code_points() {
+        use Scanner::*;
+        let configs: [&[Scanner]; 5] = [
+            &[Gpt2],
+            &[Llama3 { max_digits: 1 }],
+            &[Llama3 { max_digits: 3 }],
+            &[O200k],
+            &[Digits3, DeepSeekCjk, DeepSeekText],
+        ];
+        let probe = |c: char| format!("a{c}b {c}1 {c}{c} x{c}\n!{c}.{c}A{c}' {c}\n\n");
+        let mut bad = std::collections::BTreeSet::new();
+        for scanners in configs {
+            let stages = scanners.iter().map(|s| Stage::Scan(*s)).collect();
+            let fast = Splitter::new(stages, Arc::new(CharClasses::new()));
+            let slow = fast.scanners_only();
+            let cps: Vec<char> = (0..0x11_0000u32).filter_map(char::from_u32).collect();
+            for batch in cps.chunks(512) {
+                let t: String = batch.iter().map(|&c| probe(c)).collect();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                fast.split_guarded(&t, &mut |p| a.push(p), false).unwrap();
+                slow.split(&t, &mut |p| b.push(p)).unwrap();
+                if a != b {
+                    for &c in batch {
+                        let t = probe(c);
+                        let (mut a, mut b) = (Vec::new(), Vec::new());
+                        fast.split_guarded(&t, &mut |p| a.push(p), false).unwrap();
+                        slow.split(&t, &mut |p| b.push(p)).unwrap();
+                        if a != b {
+                            bad.insert(c as u32);
+                        }
+                    }
+                }
+            }
+        }
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        for c in bad {
+            match ranges.last_mut() {
+                Some(r) if r.1 + 1 == c => r.1 = c,
+                _ => ranges.push((c, c)),
+            }
+        }
+        assert_eq!(ranges, UNICODE_17);
+        assert!(UNICODE_17.iter().all(|&(lo, _)| lo >= 0x295));
     }
 }
