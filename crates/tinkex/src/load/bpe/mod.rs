@@ -153,8 +153,45 @@ fn decoded_bytes(s: &str) -> (Vec<u8>, bool) {
     }
 }
 
+/// The position of the first byte of `b` from `from` on that is at least `lim`. Blocks of 32
+/// bytes are cleared with one vectorised maximum (text is mostly below the limits used here).
+pub(crate) fn first_at_least(b: &[u8], from: usize, lim: u8) -> Option<usize> {
+    let rest = b.get(from..)?;
+    let mut blocks = rest.chunks_exact(32);
+    let mut at = from;
+    for block in &mut blocks {
+        if block.iter().fold(0u8, |m, &x| m.max(x)) >= lim {
+            return block.iter().position(|&x| x >= lim).map(|k| at + k);
+        }
+        at += 32;
+    }
+    blocks
+        .remainder()
+        .iter()
+        .position(|&x| x >= lim)
+        .map(|k| at + k)
+}
+
 fn nfc(text: &str) -> Cow<'_, str> {
-    if matches!(is_nfc_quick(text.chars()), IsNormalized::Yes) {
+    // Chars below U+0300 are all NFC and starters, so only the others are looked at: if each is
+    // NFC and a starter on its own, so is the text; otherwise the full check decides.
+    let b = text.as_bytes();
+    let mut i = 0;
+    let simple = loop {
+        let Some(j) = first_at_least(b, i, 0xCC) else {
+            break true;
+        };
+        let Some(c) = text.get(j..).and_then(|r| r.chars().next()) else {
+            break false;
+        };
+        if !matches!(is_nfc_quick(std::iter::once(c)), IsNormalized::Yes)
+            || unicode_normalization::char::canonical_combining_class(c) != 0
+        {
+            break false;
+        }
+        i = j + c.len_utf8();
+    };
+    if simple || matches!(is_nfc_quick(text.chars()), IsNormalized::Yes) {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(text.nfc().collect())

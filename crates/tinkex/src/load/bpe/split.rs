@@ -237,20 +237,31 @@ const UNICODE_17: &[(u32, u32)] = &[
 /// piece) and `bitcannon`'s do not.
 const LONG_S: u32 = 0x17F;
 
+/// The UTF-8 lead bytes of [`LONG_S`] and every [`UNICODE_17`] code point (a test checks it).
+const SUSPECT_LEADS: [u8; 8] = [0xC5, 0xCA, 0xE0, 0xE1, 0xE2, 0xEA, 0xEF, 0xF0];
+
 /// Whether `text` holds a code point the scanners must split: one of [`UNICODE_17`] or
-/// [`LONG_S`] (all U+017F or above, so ASCII and most Latin text is cleared by one byte scan).
+/// [`LONG_S`]. Only chars with one of [`SUSPECT_LEADS`] are decoded (most text has none).
 fn has_unicode_17(text: &str) -> bool {
-    if text.bytes().all(|b| b < 0xC5) {
-        return false;
-    }
-    text.chars().any(|c| {
-        let c = c as u32;
-        c == LONG_S
-            || c >= 0x295 && {
-                let i = UNICODE_17.partition_point(|&(_, hi)| hi < c);
-                UNICODE_17.get(i).is_some_and(|&(lo, _)| lo <= c)
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(j) = super::first_at_least(b, i, 0xC5) {
+        if !SUSPECT_LEADS.contains(&b[j]) {
+            i = j + 1;
+            continue;
+        }
+        if let Some(c) = text.get(j..).and_then(|r| r.chars().next()) {
+            let c = c as u32;
+            if c == LONG_S || {
+                let r = UNICODE_17.partition_point(|&(_, hi)| hi < c);
+                UNICODE_17.get(r).is_some_and(|&(lo, _)| lo <= c)
+            } {
+                return true;
             }
-    })
+        }
+        i = j + 1;
+    }
+    false
 }
 
 /// Text handed to a grammar at once: bounds a thread's scratch (~9 bytes per byte of text).
@@ -879,6 +890,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn suspect_leads_cover_every_listed_code_point() {
+        let mut buf = [0u8; 4];
+        let listed = UNICODE_17
+            .iter()
+            .flat_map(|&(lo, hi)| lo..=hi)
+            .chain([LONG_S])
+            .filter_map(char::from_u32);
+        for c in listed {
+            let lead = c.encode_utf8(&mut buf).as_bytes()[0];
+            assert!(SUSPECT_LEADS.contains(&lead), "U+{:04X}", c as u32);
+            assert!(has_unicode_17(&format!("ab{c}cd")), "U+{:04X}", c as u32);
+        }
+        assert!(!has_unicode_17("plain “quoted” text é ж 中"));
     }
 
     #[test]

@@ -397,3 +397,51 @@ fn stored_form_reads_back_identically_and_rejects_damage() {
         );
     }
 }
+
+/// The NFC shortcut (chars below U+0300 skipped, the rest checked one by one) gives what full
+/// normalisation gives: on the random texts (marks, Hangul, CJK, emoji among them) and on
+/// sequences that only normalise together.
+#[test]
+fn nfc_shortcut_equals_full_normalisation() {
+    use unicode_normalization::UnicodeNormalization;
+    let mut texts = random_texts(0x0AFC_0001, 5000, &[]);
+    texts.extend(
+        [
+            "e\u{301}",
+            "\u{1100}\u{1161}",
+            "a\u{323}\u{302}",
+            "a\u{302}\u{323}",
+            "\u{212b}",
+            "“quoted” é",
+            "\u{ac00}\u{11a8}",
+            "x\u{344}",
+            "",
+        ]
+        .map(str::to_owned),
+    );
+    for t in &texts {
+        assert_eq!(super::nfc(t), t.nfc().collect::<String>(), "{t:?}");
+    }
+}
+
+#[test]
+fn first_at_least_finds_the_first_byte_over_the_limit() {
+    let mut next = crate::testing::xorshift(0xF1_257);
+    for round in 0..3000 {
+        let len = round % 200;
+        let b: Vec<u8> = (0..len).map(|_| (next() % 0xD0) as u8).collect();
+        let from = if len == 0 { 0 } else { round % (len + 1) };
+        for lim in [0xC5, 0xCC, 0xCF] {
+            let want = b
+                .get(from..)
+                .and_then(|r| r.iter().position(|&x| x >= lim))
+                .map(|k| from + k);
+            assert_eq!(
+                super::first_at_least(&b, from, lim),
+                want,
+                "{b:?} {from} {lim}"
+            );
+        }
+    }
+    assert_eq!(super::first_at_least(b"abc", 4, 0x80), None);
+}
