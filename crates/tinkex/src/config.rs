@@ -34,6 +34,10 @@ pub const ENV_HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
 /// `TINKEX_NO_BUNDLED`: `1` → ignore the copies of Hub tokenizers compiled into the library
 /// ([`Config::use_bundled`]).
 pub const ENV_TINKEX_NO_BUNDLED: &str = "TINKEX_NO_BUNDLED";
+/// `TINKEX_HF_ENGINE_AFTER`: [`Config::hf_engine_after`] — a byte count (`0` = build Hugging
+/// Face's engine at load), or `never`/`off` (keep tinkex's own engine). Default
+/// [`DEFAULT_HF_ENGINE_AFTER`].
+pub const ENV_TINKEX_HF_ENGINE_AFTER: &str = "TINKEX_HF_ENGINE_AFTER";
 
 /// `TINKER_API_KEY`: the Tinker API key (starts with `tml-`), sent as `X-API-Key`
 /// (read by [`crate::client::ClientConfig::from_env`]).
@@ -150,10 +154,11 @@ pub struct Config {
     /// hands encoding over to it (faster on long inputs; ~0.1–0.8 s of one core to build and
     /// ~50–150 MB more memory). `Some(0)`: right after loading; `None`: never (less memory,
     /// slower on long inputs). Results never depend on it: both engines give the same ids.
+    /// From the environment: [`ENV_TINKEX_HF_ENGINE_AFTER`].
     pub hf_engine_after: Option<u64>,
 }
 
-/// [`Config::hf_engine_after`]'s default: about 0.1 s of encoding, so that short jobs never pay
+/// [`Config::hf_engine_after`]'s default: 0.03–0.2 s of encoding, so that short jobs never pay
 /// for the build and long ones switch within a second.
 pub const DEFAULT_HF_ENGINE_AFTER: u64 = 4 << 20;
 
@@ -278,6 +283,25 @@ impl Config {
             .or_else(|| var(ENV_HUGGINGFACE_HUB_CACHE))
             .map(PathBuf::from)
             .or_else(|| hf_home.as_ref().map(|h| h.join("hub")));
+        let hf_engine_after = match var(ENV_TINKEX_HF_ENGINE_AFTER) {
+            None => defaults.hf_engine_after,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "never" | "off" => None,
+                n => match n.parse::<u64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        warnings.push(ConfigWarning {
+                            name: ENV_TINKEX_HF_ENGINE_AFTER.to_owned(),
+                            value: v.clone(),
+                            message: format!(
+                                "not a byte count or `never`; using the default, {DEFAULT_HF_ENGINE_AFTER} bytes"
+                            ),
+                        });
+                        defaults.hf_engine_after
+                    }
+                },
+            },
+        };
         let config = Config {
             offline: var(ENV_HF_HUB_OFFLINE).is_some_and(|v| truthy(&v)),
             use_bundled: !var(ENV_TINKEX_NO_BUNDLED).is_some_and(|v| truthy(&v)),
@@ -288,7 +312,7 @@ impl Config {
             metadata_timeout,
             download_timeout,
             retry: defaults.retry,
-            hf_engine_after: defaults.hf_engine_after,
+            hf_engine_after,
         };
         (config, warnings)
     }
@@ -407,6 +431,22 @@ mod tests {
             None
         );
         assert_eq!(cfg(&[(ENV_TINKEX_CACHE_DIR, "off")]).prepared_cache, None);
+    }
+
+    #[test]
+    fn hf_engine_after_from_the_environment() {
+        let after = |v: &str| cfg(&[(ENV_TINKEX_HF_ENGINE_AFTER, v)]).hf_engine_after;
+        assert_eq!(cfg(&[]).hf_engine_after, Some(DEFAULT_HF_ENGINE_AFTER));
+        assert_eq!(after("0"), Some(0));
+        assert_eq!(after(" 1048576 "), Some(1 << 20));
+        assert_eq!(after("never"), None);
+        assert_eq!(after("OFF"), None);
+        assert_eq!(after("4MB"), Some(DEFAULT_HF_ENGINE_AFTER));
+        let (_, warnings) = Config::from_lookup_checked(|k| {
+            (k == ENV_TINKEX_HF_ENGINE_AFTER).then(|| "-1".to_owned())
+        });
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].name, ENV_TINKEX_HF_ENGINE_AFTER);
     }
 
     #[test]
