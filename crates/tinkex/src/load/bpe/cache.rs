@@ -174,15 +174,9 @@ impl WordCache {
     /// Asks the CPU to bring `p`'s home slot into cache ahead of [`WordCache::get`].
     #[inline]
     pub(crate) fn prefetch(&self, p: &Probe) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(slot) = self.slots.get(p.home) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: a prefetch is a hint that reads nothing architecturally and cannot fault;
-            // the pointer is to a live slot anyway. The SSE it needs is part of x86_64.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(slot).cast()) };
+            super::prefetch(slot);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = p;
     }
 
     #[inline]

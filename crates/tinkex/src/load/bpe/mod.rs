@@ -153,6 +153,20 @@ fn decoded_bytes(s: &str) -> (Vec<u8>, bool) {
     }
 }
 
+/// Asks the CPU to bring `r`'s cache line in (a hint; nothing elsewhere).
+#[inline]
+pub(crate) fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint that reads nothing architecturally and cannot fault (the
+        // pointer is to a live value anyway). The SSE it needs is part of x86_64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(r).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 /// The position of the first byte of `b` from `from` on that is at least `lim`. Blocks of 32
 /// bytes are cleared with one vectorised maximum (text is mostly below the limits used here).
 pub(crate) fn first_at_least(b: &[u8], from: usize, lim: u8) -> Option<usize> {
