@@ -569,6 +569,11 @@ impl BpeEngine {
         self.splitter.all_scanned()
     }
 
+    #[cfg(test)]
+    pub(crate) fn has_grammar(&self) -> bool {
+        self.splitter.has_grammar()
+    }
+
     /// Every id's bytes, as the byte-level decoder writes them.
     pub(crate) fn token_bytes(&self) -> &TokenBytes {
         &self.tables.tokens

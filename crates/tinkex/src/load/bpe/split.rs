@@ -819,13 +819,25 @@ mod tests {
         }
     }
 
+    /// The stage lists that have a `bitcannon` grammar ([`Grammar::of`]).
+    const GRAMMAR_STAGES: [&[Scanner]; 5] = [
+        &[Scanner::Gpt2],
+        &[Scanner::Llama3 { max_digits: 1 }],
+        &[Scanner::Llama3 { max_digits: 3 }],
+        &[Scanner::O200k],
+        &[
+            Scanner::Digits3,
+            Scanner::DeepSeekCjk,
+            Scanner::DeepSeekText,
+        ],
+    ];
+
     /// The `bitcannon` route splits exactly as the scanners (which the test above holds to the
     /// regex engine) on: the branch-hitting random texts, random code points from all of Unicode
     /// (a character-class table of another Unicode version would show here), and long corpus
     /// texts that are cut into chunks.
     #[test]
     fn grammars_split_as_the_scanners() {
-        use Scanner::*;
         let mut texts = super::super::tests::random_texts(0xB17C_A220, 20_000, &[]);
         let mut next = crate::testing::xorshift(0x0C0D_E901);
         for _ in 0..5000 {
@@ -859,14 +871,7 @@ mod tests {
         texts.push(long);
         // A long text with no safe cut (no newline before a letter): the scanners take over.
         texts.push("word, ".repeat(CHUNK / 3));
-        let configs: [&[Scanner]; 5] = [
-            &[Gpt2],
-            &[Llama3 { max_digits: 1 }],
-            &[Llama3 { max_digits: 3 }],
-            &[O200k],
-            &[Digits3, DeepSeekCjk, DeepSeekText],
-        ];
-        for scanners in configs {
+        for scanners in GRAMMAR_STAGES {
             let stages = scanners.iter().map(|s| Stage::Scan(*s)).collect();
             let fast = Splitter::new(stages, Arc::new(CharClasses::new()));
             if !fast.has_grammar() {
@@ -927,17 +932,9 @@ mod tests {
     /// nowhere else (checked without the guard that sends those to the scanners).
     #[test]
     fn grammar_and_scanners_differ_only_on_these_code_points() {
-        use Scanner::*;
-        let configs: [&[Scanner]; 5] = [
-            &[Gpt2],
-            &[Llama3 { max_digits: 1 }],
-            &[Llama3 { max_digits: 3 }],
-            &[O200k],
-            &[Digits3, DeepSeekCjk, DeepSeekText],
-        ];
         let probe = |c: char| format!("a{c}b {c}1 {c}{c} x{c}\n!{c}.{c}A{c}' {c}\n\n");
         let mut bad = std::collections::BTreeSet::new();
-        for scanners in configs {
+        for scanners in GRAMMAR_STAGES {
             let stages = scanners.iter().map(|s| Stage::Scan(*s)).collect();
             let fast = Splitter::new(stages, Arc::new(CharClasses::new()));
             let slow = fast.scanners_only();

@@ -272,8 +272,11 @@ fn fast_engine_equals_hugging_face_on_every_lineup_tokenizer() {
 fn the_lineup_patterns_have_scanners() {
     // Every lineup pattern must take its hand-written scanner: a changed fixture would
     // otherwise fall back to fancy-regex silently (exact, but several times slower).
+    // And, where the CPU allows, the bitcannon grammar that replaces the scanners.
     for name in LINEUP {
-        assert!(pair(name).fast.all_stages_scanned(), "{name}");
+        let p = pair(name);
+        assert!(p.fast.all_stages_scanned(), "{name}");
+        assert_eq!(p.fast.has_grammar(), bitcannon::fast_builder(), "{name}");
     }
 }
 
