@@ -1,5 +1,5 @@
-//! A word cache per thread and engine: words of up to 16 bytes → up to 3 ids, in a fixed-size
-//! open-addressing table of 32-byte slots (one cache line's half each: a probe reads one line) that
+//! A word cache per thread and engine: words of up to 16 bytes → up to 3 ids (and, in a second
+//! smaller table, up to 24 bytes → 9 ids), in a fixed-size open-addressing table of 32-byte slots (one cache line's half each: a probe reads one line) that
 //! hold the word inline (no pointers to chase, no comparison calls). Lossy: when a word's probe
 //! window is full, it replaces the word in its home slot. Per thread so that encoding takes no
 //! lock. Sized to stay inside a core's L2 cache (2 MiB on the benchmark machine): the lookup's
@@ -49,12 +49,13 @@ struct LongSlot {
     n: u8,
 }
 
-/// The zero-padded bytes of `w` (at most [`MAX_LONG_WORD`]).
+/// The zero-padded bytes of `w` (at most [`MAX_LONG_WORD`]) and its slot in the second table.
 #[inline]
-fn long_key(w: &[u8]) -> [u64; 3] {
+fn long_key(w: &[u8]) -> ([u64; 3], usize) {
     let (a, rest) = w.split_at(w.len().min(16));
     let [x, y] = key(a);
-    [x, y, word(rest)]
+    let k = [x, y, word(rest)];
+    (k, home(&[k[0] ^ k[2], k[1]], w.len()) & (LONG_SLOTS - 1))
 }
 
 /// The little-endian value of `w` (at most 8 bytes), zero-padded.
@@ -147,8 +148,7 @@ impl WordCache {
         if w.is_empty() || w.len() > MAX_LONG_WORD {
             return None;
         }
-        let k = long_key(w);
-        let h = home(&[k[0] ^ k[2], k[1]], w.len()) & (LONG_SLOTS - 1);
+        let (k, h) = long_key(w);
         let slot = self.long.get(h)?;
         (usize::from(slot.len) == w.len() && slot.key == k)
             .then(|| slot.ids.get(..usize::from(slot.n)))
@@ -161,8 +161,7 @@ impl WordCache {
         if w.is_empty() || w.len() > MAX_LONG_WORD || ids.len() > MAX_LONG_IDS {
             return;
         }
-        let k = long_key(w);
-        let h = home(&[k[0] ^ k[2], k[1]], w.len()) & (LONG_SLOTS - 1);
+        let (k, h) = long_key(w);
         if let Some(slot) = self.long.get_mut(h) {
             slot.key = k;
             slot.len = w.len() as u8;

@@ -148,14 +148,17 @@ impl Grammar {
             later,
             spans,
         } = scratch;
-        tags.resize(n, 0);
-        starts.resize(words, 0);
-        flag.resize(words, 0);
-        later.resize(2 * words, 0);
-        spans.resize(n + 1, bitcannon::Span::default());
+        // Buffers only grow (and are used up to what this chunk needs): no refill per chunk.
+        grow(tags, n);
+        grow(starts, words);
+        grow(flag, words);
+        grow(later, 2 * words);
+        grow(spans, n + 1);
+        let tags = &mut tags[..n];
         bitcannon::classify::classify(text, tags);
-        let (tags, spans) = (&tags[..n], &mut spans[..n + 1]);
-        let (starts, flag, later) = (&mut starts[..words], &mut flag[..words], &mut later[..]);
+        let (tags, spans) = (&*tags, &mut spans[..n + 1]);
+        let (starts, flag) = (&mut starts[..words], &mut flag[..words]);
+        let later = &mut later[..2 * words];
         match self {
             Grammar::Gpt2 => bitcannon::bitcannon_byte_level(text, tags, starts, flag, spans),
             Grammar::Cl100k => bitcannon::bitcannon_cl100k(text, tags, starts, flag, spans),
@@ -163,6 +166,13 @@ impl Grammar {
             Grammar::O200k => bitcannon::bitcannon_o200k(text, tags, starts, flag, later, spans),
             Grammar::DeepSeek => bitcannon::bitcannon_deepseek(text, tags, starts, spans),
         }
+    }
+}
+
+/// Makes `v` at least `n` long.
+fn grow<T: Default + Clone>(v: &mut Vec<T>, n: usize) {
+    if v.len() < n {
+        v.resize(n, T::default());
     }
 }
 
@@ -327,32 +337,21 @@ impl Scan<'_> {
     #[inline]
     fn run(&self, mut i: usize, mask: u8, want: bool) -> usize {
         let b = self.s.as_bytes();
-        // ASCII first, in a loop of its own (most text): one table load and test a byte.
-        let ascii = &self.classes.ascii_table();
+        let ascii = self.classes.ascii_table();
         while let Some(&x) = b.get(i) {
-            if x >= 0x80 {
+            // ASCII (most text) by one table load; other chars decoded.
+            let (class, l) = if x < 0x80 {
+                (ascii[usize::from(x)], 1)
+            } else {
+                match char_at(self.s, i) {
+                    Some((c, l)) => (self.classes.of(c), l),
+                    None => break,
+                }
+            };
+            if (class & mask != 0) != want {
                 break;
             }
-            if (ascii[usize::from(x)] & mask != 0) != want {
-                return i;
-            }
-            i += 1;
-        }
-        while let Some(&x) = b.get(i) {
-            if x < 0x80 {
-                if (self.classes.ascii(x) & mask != 0) != want {
-                    break;
-                }
-                i += 1;
-            } else {
-                let Some((c, l)) = char_at(self.s, i) else {
-                    break;
-                };
-                if (self.classes.of(c) & mask != 0) != want {
-                    break;
-                }
-                i += l;
-            }
+            i += l;
         }
         i
     }
