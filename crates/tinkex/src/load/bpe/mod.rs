@@ -167,15 +167,26 @@ pub(crate) fn prefetch<T>(r: &T) {
     let _ = r;
 }
 
-/// The position of the first byte of `b` from `from` on that is at least `lim`. Blocks of 32
-/// bytes are cleared with one vectorised maximum (text is mostly below the limits used here).
+/// The position of the first byte of `b` from `from` on that is at least `lim` (≥ 0x80). Blocks
+/// of 32 bytes with no high bit set are skipped with four word reads (text is mostly ASCII); a
+/// byte-wise maximum did not vectorise and cost an eighth of an English encode.
 pub(crate) fn first_at_least(b: &[u8], from: usize, lim: u8) -> Option<usize> {
+    debug_assert!(lim >= 0x80, "the block test looks at high bits only");
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let rest = b.get(from..)?;
     let mut blocks = rest.chunks_exact(32);
     let mut at = from;
     for block in &mut blocks {
-        if block.iter().fold(0u8, |m, &x| m.max(x)) >= lim {
-            return block.iter().position(|&x| x >= lim).map(|k| at + k);
+        let any_high = block.chunks_exact(8).fold(0u64, |acc, w| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(w);
+            acc | u64::from_ne_bytes(x)
+        }) & HIGH
+            != 0;
+        if any_high {
+            if let Some(k) = block.iter().position(|&x| x >= lim) {
+                return Some(at + k);
+            }
         }
         at += 32;
     }
