@@ -94,8 +94,20 @@ fn home(k: &[u64; 2], len: usize) -> usize {
     (h >> 40) as usize & (SLOTS - 1)
 }
 
+/// `KEEP[n]`: the low `n` bytes of a `u128` (a table: a variable 128-bit shift is many
+/// instructions).
+const KEEP: [u128; 17] = {
+    let mut m = [0u128; 17];
+    let mut n = 1;
+    while n <= 16 {
+        m[n] = u128::MAX >> (128 - 8 * n);
+        n += 1;
+    }
+    m
+};
+
 /// A word's key, length and home slot, computed once for its prefetch, lookup and insert.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Probe {
     key: [u64; 2],
     len: usize,
@@ -109,14 +121,39 @@ impl Probe {
         home: 0,
     };
 
-    /// The probe of `w` (at most [`MAX_WORD`] bytes).
+    /// The probe of `w`: empty unless it has 2..=[`MAX_WORD`] bytes (one byte needs no cache).
     #[inline]
     pub(crate) fn new(w: &[u8]) -> Probe {
+        if !(2..=MAX_WORD).contains(&w.len()) {
+            return Probe::EMPTY;
+        }
         let key = key(w);
         Probe {
             key,
             len: w.len(),
             home: home(&key, w.len()),
+        }
+    }
+
+    /// [`Probe::new`] of `text[start..end]`, reading 16 bytes at once where `text` has them (a
+    /// piece is usually followed by more text) and masking off what is past the piece.
+    #[inline(always)]
+    pub(crate) fn at(text: &[u8], start: usize, end: usize) -> Probe {
+        let len = end.wrapping_sub(start);
+        if !(2..=MAX_WORD).contains(&len) {
+            return Probe::EMPTY;
+        }
+        match text.get(start..).and_then(|r| r.first_chunk::<16>()) {
+            Some(bytes) => {
+                let v = u128::from_le_bytes(*bytes) & KEEP[len];
+                let key = [v as u64, (v >> 64) as u64];
+                Probe {
+                    key,
+                    len,
+                    home: home(&key, len),
+                }
+            }
+            None => text.get(start..end).map_or(Probe::EMPTY, Probe::new),
         }
     }
 }
@@ -271,7 +308,18 @@ mod tests {
                 u64::from_le_bytes(padded[8..].try_into().unwrap()),
             ];
             assert_eq!(key(&w), want, "{w:?}");
-            if len > 0 {
+            // Probes read in place from a longer text are the same as from the word alone.
+            let mut text = w.clone();
+            text.extend((0..round % 20).map(|_| next() as u8));
+            assert_eq!(Probe::at(&text, 0, len), Probe::new(&w), "{w:?}");
+            let off = round % 5;
+            let mut shifted: Vec<u8> = (0..off).map(|_| next() as u8).collect();
+            shifted.extend_from_slice(&text);
+            assert_eq!(Probe::at(&shifted, off, off + len), Probe::new(&w), "{w:?}");
+            if len < 2 {
+                // Single bytes have their own table; nothing to cache.
+                assert_eq!(Probe::new(&w), Probe::EMPTY);
+            } else {
                 let p = Probe::new(&w);
                 let ids: Vec<u32> = (0..(round % 3 + 1) as u32)
                     .map(|i| i + len as u32)

@@ -138,6 +138,97 @@ const _: fn() = || {
     assert_send_sync::<BpeEngine>();
 };
 
+/// How many pieces ahead of the one being looked up the word cache's slots are requested from
+/// memory: a lookup's load was a quarter of encode time, and now overlaps the work before it.
+const AHEAD: usize = 8;
+
+/// The word-cache side of [`BpeEngine::encode_plain`]: pieces in, ids out.
+struct Merger<'a, 't> {
+    tables: &'a Tables,
+    ignore: bool,
+    cache: &'a mut cache::WordCache,
+    out: &'a mut Vec<u32>,
+    /// Pieces given one at a time wait here for [`AHEAD`] more, their slots prefetched.
+    ring: [(&'t [u8], cache::Probe); AHEAD],
+    head: usize,
+    held: usize,
+}
+
+impl Merger<'_, '_> {
+    /// Appends the ids of piece `w` (`probe` is its probe, or empty if it has none).
+    #[inline(always)]
+    fn emit(&mut self, w: &[u8], probe: &cache::Probe) {
+        let (cache, out) = (&mut *self.cache, &mut *self.out);
+        if let [b] = w {
+            out.push(self.tables.byte_ids[usize::from(*b)]);
+        } else if let Some(ids) = cache.get(probe) {
+            // One to three ids: pushes, not a copy call.
+            for &id in ids {
+                out.push(id);
+            }
+        } else if let Some(ids) = cache.get_long(w) {
+            out.extend_from_slice(ids);
+        } else {
+            let start = out.len();
+            self.tables.encode_word(w, self.ignore, out);
+            let ids = &out[start..];
+            if w.len() <= cache::MAX_WORD && ids.len() <= cache::MAX_IDS {
+                cache.put(probe, ids);
+            } else {
+                cache.put_long(w, ids);
+            }
+        }
+    }
+
+    /// Emits the pieces still waiting in the ring.
+    fn flush(&mut self) {
+        for k in 0..self.held {
+            let (piece, probe) = self.ring[(self.head + k) % AHEAD];
+            self.emit(piece, &probe);
+        }
+        (self.head, self.held) = (0, 0);
+    }
+}
+
+impl<'t> split::Pieces<'t> for Merger<'_, 't> {
+    fn piece(&mut self, piece: &'t str) {
+        let w = piece.as_bytes();
+        let probe = cache::Probe::new(w);
+        self.cache.prefetch(&probe);
+        if self.held == AHEAD {
+            let (old, p) = std::mem::replace(&mut self.ring[self.head], (w, probe));
+            self.emit(old, &p);
+            self.head = (self.head + 1) % AHEAD;
+        } else {
+            self.ring[(self.head + self.held) % AHEAD] = (w, probe);
+            self.held += 1;
+        }
+    }
+
+    fn spans(&mut self, chunk: &'t str, spans: &[bitcannon::Span]) {
+        self.flush();
+        self.out.reserve(spans.len());
+        let text = chunk.as_bytes();
+        let probe = |s: &bitcannon::Span| cache::Probe::at(text, s.start as usize, s.end as usize);
+        let mut ahead = [cache::Probe::EMPTY; AHEAD];
+        for (a, s) in ahead.iter_mut().zip(spans) {
+            *a = probe(s);
+            self.cache.prefetch(a);
+        }
+        for (i, s) in spans.iter().enumerate() {
+            let p = ahead[i % AHEAD];
+            if let Some(later) = spans.get(i + AHEAD) {
+                let q = probe(later);
+                self.cache.prefetch(&q);
+                ahead[i % AHEAD] = q;
+            }
+            if let Some(w) = text.get(s.range()) {
+                self.emit(w, &p);
+            }
+        }
+    }
+}
+
 fn classes() -> Arc<CharClasses> {
     static CLASSES: OnceLock<Arc<CharClasses>> = OnceLock::new();
     CLASSES.get_or_init(|| Arc::new(CharClasses::new())).clone()
@@ -519,59 +610,19 @@ impl BpeEngine {
         cache: &mut cache::WordCache,
         out: &mut Vec<u32>,
     ) -> Result<(), String> {
-        let t = &self.tables;
-        let ignore = self.shape.ignore_merges;
-        // Pieces wait in a small ring for `AHEAD` more to arrive, their cache slots requested
-        // from memory meanwhile: a lookup's load was a quarter of encode time, and now overlaps
-        // the split and the lookups before it.
-        const AHEAD: usize = 8;
-        let mut ring: [(&str, cache::Probe); AHEAD] = [("", cache::Probe::EMPTY); AHEAD];
-        let (mut head, mut held) = (0usize, 0usize);
-        let mut emit = |piece: &str, probe: &cache::Probe, cache: &mut cache::WordCache| {
-            let w = piece.as_bytes();
-            if let [b] = w {
-                out.push(t.byte_ids[usize::from(*b)]);
-            } else if let Some(ids) = cache.get(probe) {
-                // One to three ids: pushes, not a copy call.
-                for &id in ids {
-                    out.push(id);
-                }
-            } else if let Some(ids) = cache.get_long(w) {
-                out.extend_from_slice(ids);
-            } else {
-                let start = out.len();
-                t.encode_word(w, ignore, out);
-                let ids = &out[start..];
-                if w.len() <= cache::MAX_WORD && ids.len() <= cache::MAX_IDS {
-                    cache.put(probe, ids);
-                } else {
-                    cache.put_long(w, ids);
-                }
-            }
+        let mut enc = Merger {
+            tables: &self.tables,
+            ignore: self.shape.ignore_merges,
+            cache,
+            out,
+            ring: [(&[][..], cache::Probe::EMPTY); AHEAD],
+            head: 0,
+            held: 0,
         };
         self.splitter
-            .split(text, &mut |piece| {
-                let probe = if (2..=cache::MAX_WORD).contains(&piece.len()) {
-                    let p = cache::Probe::new(piece.as_bytes());
-                    cache.prefetch(&p);
-                    p
-                } else {
-                    cache::Probe::EMPTY
-                };
-                if held == AHEAD {
-                    let (old, p) = std::mem::replace(&mut ring[head], (piece, probe));
-                    emit(old, &p, cache);
-                    head = (head + 1) % AHEAD;
-                } else {
-                    ring[(head + held) % AHEAD] = (piece, probe);
-                    held += 1;
-                }
-            })
+            .split(text, &mut enc)
             .map_err(|e| format!("split pattern: {e}"))?;
-        for k in 0..held {
-            let (piece, probe) = ring[(head + k) % AHEAD];
-            emit(piece, &probe, cache);
-        }
+        enc.flush();
         Ok(())
     }
 

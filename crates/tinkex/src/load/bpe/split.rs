@@ -76,6 +76,28 @@ pub(crate) enum Scanner {
     DeepSeekText,
 }
 
+/// Where a split's pieces go: one at a time, or (from `bitcannon`) a chunk with all its pieces as
+/// spans, which the word cache walks in one tight loop (a call and a `&str` per piece were half
+/// of a warm encode's instructions). Any `FnMut(&str)` takes the pieces one by one.
+pub(crate) trait Pieces<'t> {
+    fn piece(&mut self, piece: &'t str);
+
+    /// `spans` are contiguous, non-empty and on `chunk`'s char boundaries (checked by the caller).
+    fn spans(&mut self, chunk: &'t str, spans: &[bitcannon::Span]) {
+        for s in spans {
+            if let Some(piece) = chunk.get(s.range()) {
+                self.piece(piece);
+            }
+        }
+    }
+}
+
+impl<'t, F: FnMut(&'t str)> Pieces<'t> for F {
+    fn piece(&mut self, piece: &'t str) {
+        self(piece)
+    }
+}
+
 /// DeepSeek's CJK class: U+4E00–U+9FA5, U+3040–U+309F, U+30A0–U+30FF.
 fn deepseek_cjk(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fa5}' | '\u{3040}'..='\u{309f}' | '\u{30a0}'..='\u{30ff}')
@@ -650,7 +672,7 @@ impl Splitter {
     pub(crate) fn split<'t>(
         &self,
         text: &'t str,
-        f: &mut impl FnMut(&'t str),
+        f: &mut impl Pieces<'t>,
     ) -> Result<(), fancy_regex::Error> {
         self.split_guarded(text, f, true)
     }
@@ -660,7 +682,7 @@ impl Splitter {
     fn split_guarded<'t>(
         &self,
         text: &'t str,
-        f: &mut impl FnMut(&'t str),
+        f: &mut impl Pieces<'t>,
         guard: bool,
     ) -> Result<(), fancy_regex::Error> {
         let Some(grammar) = self.grammar else {
@@ -701,11 +723,7 @@ impl Splitter {
                         .iter()
                         .all(|s| s.start < s.end && chunk.is_char_boundary(s.start as usize));
                 if whole {
-                    for s in spans {
-                        if let Some(piece) = chunk.get(s.range()) {
-                            f(piece);
-                        }
-                    }
+                    f.spans(chunk, spans);
                 } else {
                     self.split_from(0, chunk, f)?;
                 }
@@ -719,11 +737,11 @@ impl Splitter {
         &self,
         stage: usize,
         text: &'t str,
-        f: &mut impl FnMut(&'t str),
+        f: &mut impl Pieces<'t>,
     ) -> Result<(), fancy_regex::Error> {
         let Some(st) = self.stages.get(stage) else {
             if !text.is_empty() {
-                f(text);
+                f.piece(text);
             }
             return Ok(());
         };
@@ -732,7 +750,7 @@ impl Splitter {
         let mut next = |piece: &'t str| -> Result<(), fancy_regex::Error> {
             if last {
                 if !piece.is_empty() {
-                    f(piece);
+                    f.piece(piece);
                 }
                 Ok(())
             } else {
