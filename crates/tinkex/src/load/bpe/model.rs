@@ -219,25 +219,31 @@ impl Tables {
                 return;
             }
         }
-        if w.len() <= 64 {
-            self.merge_small(w, out);
+        // Arrays sized to the word: most pieces are short, and clearing 64 slots for each was a
+        // visible part of a first-seen word's cost.
+        if w.len() <= 16 {
+            self.merge_small::<16>(w, out);
+        } else if w.len() <= 64 {
+            self.merge_small::<64>(w, out);
         } else {
             self.merge_large(w, out);
         }
     }
 
-    fn merge_small(&self, w: &[u8], out: &mut Vec<u32>) {
-        let mut sym = [0u32; 64];
-        let mut rank = [u64::MAX; 64];
-        let n0 = w.len();
+    /// Merges `w` (at most `N` bytes) by repeatedly applying the lowest-ranked pair, leftmost
+    /// first.
+    fn merge_small<const N: usize>(&self, w: &[u8], out: &mut Vec<u32>) {
+        let mut sym = [0u32; N];
+        let mut rank = [u64::MAX; N];
+        let n0 = w.len().min(N);
         for (s, &b) in sym.iter_mut().zip(w) {
             *s = self.byte_ids[usize::from(b)];
         }
-        for p in 0..n0 - 1 {
+        for p in 0..n0.saturating_sub(1) {
             rank[p] = self.pair(sym[p], sym[p + 1]);
         }
         let mut n = n0;
-        loop {
+        while n > 1 {
             let (mut best, mut at) = (u64::MAX, 0);
             for (p, &r) in rank[..n - 1].iter().enumerate() {
                 if r < best {
@@ -249,8 +255,14 @@ impl Tables {
                 break;
             }
             sym[at] = best as u32;
-            sym.copy_within(at + 2..n, at + 1);
-            rank.copy_within(at + 1..n - 1, at);
+            // Element-wise shifts: a word has a few symbols, and `copy_within`'s memmove calls
+            // cost more than the moves.
+            for k in at + 1..n - 1 {
+                sym[k] = sym[k + 1];
+            }
+            for k in at..n - 2 {
+                rank[k] = rank[k + 1];
+            }
             n -= 1;
             if at > 0 {
                 rank[at - 1] = self.pair(sym[at - 1], sym[at]);
