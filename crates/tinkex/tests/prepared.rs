@@ -304,3 +304,58 @@ fn files_that_share_a_slot_are_told_apart_by_their_digest() {
     }
     assert_eq!(documents(store.path()).len(), 1);
 }
+
+/// The nice value of this process's thread named `name` (as `/proc` shows it), if there is one.
+#[cfg(target_os = "linux")]
+fn thread_nice(name: &str) -> Option<i32> {
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        // Fields after the parenthesised name start at field 3; the nice value is field 19.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        return rest.split(' ').nth(16)?.parse().ok();
+    }
+    None
+}
+
+/// The helper thread that builds Hugging Face's engine runs at nice 19, so it takes idle cores
+/// only and a batch encode that fills them is not slowed by it (BENCHMARKS.md, batch table).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_engine_build_runs_at_the_lowest_priority() {
+    let config = Config::default()
+        .with_offline(true)
+        .with_hub_cache(None)
+        .with_prepared_cache(None)
+        .with_hf_engine_after(Some(0));
+    // gpt-oss: the longest build of the lineup (seconds in a debug build), so it is seen running.
+    let t = TokenizerCache::new(config)
+        .get_or_load("openai/gpt-oss-20b")
+        .unwrap();
+    // "tinkex-hf-engine", as the kernel keeps it (15 bytes).
+    let name = "tinkex-hf-engin";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Before the thread lowers its priority it may be seen at 0; it must be seen at 19 before
+    // it ends (a build that ends unseen fails the test too).
+    let mut before = None;
+    let lowered = loop {
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        match thread_nice(name) {
+            Some(19) => break true,
+            Some(n) => before = Some(n),
+            None if before.is_some() => break false,
+            None => {}
+        }
+        std::thread::yield_now();
+    };
+    assert!(
+        lowered,
+        "the build thread was not seen at nice 19 (last seen at {before:?})"
+    );
+    t.warm_up().unwrap();
+}
