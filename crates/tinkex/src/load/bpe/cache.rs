@@ -1,9 +1,16 @@
-//! A word cache per thread and engine: words of up to 16 bytes → up to 3 ids (and, in a second
-//! smaller table, up to 24 bytes → 9 ids), in a fixed-size open-addressing table of 32-byte slots (one cache line's half each: a probe reads one line) that
-//! hold the word inline (no pointers to chase, no comparison calls). Lossy: when a word's probe
-//! window is full, it replaces the word in its home slot. Per thread so that encoding takes no
-//! lock. Sized to stay inside a core's L2 cache (2 MiB on the benchmark machine): the lookup's
-//! memory read was a quarter of encode time with 48-byte slots in a 3 MiB table.
+//! A word cache per thread and engine, in three tables, each holding a word's bytes with its ids
+//! (no pointers to chase for the first two, no comparison calls):
+//!
+//! - words of up to 16 bytes with up to 3 ids (nearly all of English): 64k open-addressing slots
+//!   of 32 bytes (2 MiB, a core's L2 on the benchmark machine; the lookup's memory read was a
+//!   quarter of encode time with 48-byte slots in a 3 MiB table), four probes, prefetched;
+//! - up to 24 bytes with up to 9 ids: 64k two-way slots of 64 bytes (4 MiB; multilingual text
+//!   has ~30k such words in 2 MB, and a 16k direct-mapped table re-merged half of them on every
+//!   pass);
+//! - up to 256 bytes (Hugging Face's limit), any ids: 16k direct-mapped slots on the heap.
+//!
+//! Lossy: a word whose slots are taken replaces the word in its home slot. Per thread so that
+//! encoding takes no lock.
 
 use std::cell::RefCell;
 
@@ -30,16 +37,41 @@ struct Slot {
 pub(crate) struct WordCache {
     slots: Box<[Slot]>,
     long: Box<[LongSlot]>,
+    big: Box<[BigSlot]>,
+}
+
+/// Longest word cached at all (in the third table), in bytes; Hugging Face's limit too.
+pub(crate) const MAX_BIG_WORD: usize = 256;
+const FIRST_BIG: usize = MAX_LONG_WORD + 1;
+const BIG_SLOTS: usize = 1 << 14;
+
+/// A third table for words of 25–[`MAX_BIG_WORD`] bytes (and shorter ones with more ids than a
+/// second-table slot holds), bytes and ids on the heap, one word per slot (direct-mapped). Such words are rare in English but common in multilingual text (runs of
+/// CJK or Thai, long Cyrillic words): uncached, each was merged again on every sight, its merge
+/// dozens of pair reads from a table far larger than the CPU cache (40% of a warm multilingual
+/// Llama-3 pass).
+type BigSlot = Option<(Box<[u8]>, Box<[u32]>)>;
+
+/// The slot of `w` in the third table: a hash of all its bytes.
+#[inline]
+fn big_home(w: &[u8]) -> usize {
+    let mut h = w.len() as u64;
+    let mut chunks = w.chunks_exact(8);
+    for c in &mut chunks {
+        h = (h.rotate_left(5) ^ word(c)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    h = (h.rotate_left(5) ^ word(chunks.remainder())).wrapping_mul(0x517c_c1b7_2722_0a95);
+    (h >> 40) as usize & (BIG_SLOTS - 1)
 }
 
 /// Longest word the second table caches, in bytes.
 pub(crate) const MAX_LONG_WORD: usize = 24;
 const MAX_LONG_IDS: usize = 9;
-const LONG_SLOTS: usize = 1 << 14;
+const LONG_SLOTS: usize = 1 << 16;
 
-/// A second, smaller table for the words the first cannot hold (17–24 bytes, or 4–9 ids): few,
-/// but each costs a merge with its cold pair lookups when it misses (~1% of English pieces
-/// were a third of the pass before this table).
+/// The second table's slot, for the words the first cannot hold (17–24 bytes, or 4–9 ids): few in
+/// English, but each costs a merge with its cold pair lookups when it misses (~1% of English
+/// pieces were a third of the pass before this table).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct LongSlot {
@@ -175,31 +207,70 @@ impl WordCache {
         WordCache {
             slots: vec![empty; SLOTS].into_boxed_slice(),
             long: vec![long; LONG_SLOTS].into_boxed_slice(),
+            big: std::iter::repeat_with(|| None).take(BIG_SLOTS).collect(),
         }
     }
 
-    /// The ids of `w` (2..=[`MAX_LONG_WORD`] bytes) from the second table.
+    /// The ids of `w` from the second table (up to [`MAX_LONG_WORD`] bytes) or the third (up to
+    /// [`MAX_BIG_WORD`]).
     #[inline]
     pub(crate) fn get_long(&self, w: &[u8]) -> Option<&[u32]> {
-        // Empty slots have length 0: an empty word must not match them.
-        if w.is_empty() || w.len() > MAX_LONG_WORD {
-            return None;
+        match w.len() {
+            // Empty slots have length 0: an empty word must not match them.
+            0 => None,
+            1..=MAX_LONG_WORD => {
+                let (k, h) = long_key(w);
+                let hit = |slot: &LongSlot| usize::from(slot.len) == w.len() && slot.key == k;
+                // Two ways: the word's home slot and its neighbour in the same pair.
+                let slot = [h, h ^ 1]
+                    .into_iter()
+                    .filter_map(|i| self.long.get(i))
+                    .find(|s| hit(s));
+                match slot {
+                    Some(slot) => slot.ids.get(..usize::from(slot.n)),
+                    // Words with more ids than a slot holds are in the third table.
+                    None => self.get_big(w),
+                }
+            }
+            FIRST_BIG..=MAX_BIG_WORD => self.get_big(w),
+            _ => None,
         }
-        let (k, h) = long_key(w);
-        let slot = self.long.get(h)?;
-        (usize::from(slot.len) == w.len() && slot.key == k)
-            .then(|| slot.ids.get(..usize::from(slot.n)))
-            .flatten()
     }
 
-    /// Caches `ids` for `w` in the second table (direct-mapped: replaces what was there).
+    #[inline]
+    fn get_big(&self, w: &[u8]) -> Option<&[u32]> {
+        let (k, ids) = self.big.get(big_home(w))?.as_ref()?;
+        (**k == *w).then_some(&**ids)
+    }
+
+    /// Caches `ids` for `w` in the second table (up to [`MAX_LONG_WORD`] bytes and
+    /// `MAX_LONG_IDS` ids; two-way: the word's own slot, else an empty one, else its home slot)
+    /// or the third (up to [`MAX_BIG_WORD`] bytes, direct-mapped). Words the first table can
+    /// hold and longer ones are not cached here.
     #[inline]
     pub(crate) fn put_long(&mut self, w: &[u8], ids: &[u32]) {
-        if w.is_empty() || w.len() > MAX_LONG_WORD || ids.len() > MAX_LONG_IDS {
+        if w.is_empty() || w.len() > MAX_BIG_WORD {
+            return;
+        }
+        if w.len() > MAX_LONG_WORD || ids.len() > MAX_LONG_IDS {
+            if let Some(slot) = self.big.get_mut(big_home(w)) {
+                *slot = Some((w.into(), ids.into()));
+            }
             return;
         }
         let (k, h) = long_key(w);
-        if let Some(slot) = self.long.get_mut(h) {
+        let mine = |slot: &LongSlot| usize::from(slot.len) == w.len() && slot.key == k;
+        let empty = |slot: &LongSlot| slot.len == 0;
+        let at = [h, h ^ 1]
+            .into_iter()
+            .find(|&i| self.long.get(i).is_some_and(mine))
+            .or_else(|| {
+                [h, h ^ 1]
+                    .into_iter()
+                    .find(|&i| self.long.get(i).is_some_and(empty))
+            })
+            .unwrap_or(h);
+        if let Some(slot) = self.long.get_mut(at) {
             slot.key = k;
             slot.len = w.len() as u8;
             slot.n = ids.len() as u8;
@@ -353,8 +424,27 @@ mod tests {
             assert_eq!(cache.get_long(&other), None, "{len}");
             assert_eq!(cache.get_long(&w[..len - 1]), None, "{len}");
         }
-        let too_long = [b'x'; MAX_LONG_WORD + 1];
-        cache.put_long(&too_long, &[1]);
-        assert_eq!(cache.get_long(&too_long), None);
+        // Short words with more ids than a second-table slot holds go to the third table.
+        for len in 10..=MAX_LONG_WORD {
+            let w: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let ids: Vec<u32> = (0..len as u32).collect();
+            cache.put_long(&w, &ids);
+            assert_eq!(cache.get_long(&w), Some(&ids[..]), "{len}");
+        }
+        // The third table: 25..=256 bytes, any number of ids; nothing longer.
+        for len in MAX_LONG_WORD + 1..=MAX_BIG_WORD + 1 {
+            let w: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let ids: Vec<u32> = (0..(len % 40 + 1) as u32).map(|i| i * 7).collect();
+            cache.put_long(&w, &ids);
+            if len > MAX_BIG_WORD {
+                assert_eq!(cache.get_long(&w), None, "{len}");
+                continue;
+            }
+            assert_eq!(cache.get_long(&w), Some(&ids[..]), "{len}");
+            let mut other = w.clone();
+            other[len / 2] ^= 0x01;
+            assert_eq!(cache.get_long(&other), None, "{len}");
+            assert_eq!(cache.get_long(&w[..len - 1]), None, "{len}");
+        }
     }
 }
