@@ -303,23 +303,38 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// A cut at or after `from` where every lineup pattern starts a piece whatever follows: between
-/// a `\n` that follows a visible ASCII char and an ASCII letter. No alternative matches across
-/// the `\n`-letter pair (the optional lead char excludes `\r\n`; punctuation and whitespace runs
-/// stop at a letter), none looks behind, and the piece that ends at the `\n` is the same whether
-/// a letter or the end of the text follows it: a lone `\n` after a visible char (a longer
-/// whitespace run would be cut differently by `\s+(?!\S)` before the end than before a letter).
-fn safe_cut(text: &[u8], from: usize) -> Option<usize> {
+/// A cut at or after `from` where the grammar starts a piece whatever follows, and the pieces
+/// before it are the ones the text up to it alone would give. Two kinds, both before an ASCII
+/// letter, which starts a letter piece whose optional lead char cannot be `\r` or `\n`:
+///
+/// - before a space that follows a visible ASCII char: no piece holds a space after another char
+///   (spaces only lead a piece), so the piece before ends at the visible char either way, and no
+///   alternative's optional tail (`[\r\n]*`, contractions) takes a space;
+/// - after a `\n`: in the Llama-3/Qwen, o200k and DeepSeek patterns `\s*[\r\n]+` takes a
+///   whitespace run ending in `\n` whole, before a letter or at the end. GPT-2's has no such
+///   alternative, and its `\s+(?!\S)` splits `"\n\n"` before a letter but not at the end, so for
+///   it (`lone_newline`) the `\n` must follow a visible ASCII char.
+///
+/// (Before this, only the GPT-2 newline rule was used, for every grammar: prose, its paragraphs
+/// apart by blank lines, found no cut, and a long document went to the scanners.)
+fn safe_cut(text: &[u8], from: usize, lone_newline: bool) -> Option<usize> {
     let mut i = from;
-    while let Some(k) = text.get(i..)?.iter().position(|&b| b == b'\n') {
-        let nl = i + k;
-        let after = nl + 1;
-        let visible_before = nl
-            .checked_sub(1)
-            .and_then(|j| text.get(j))
-            .is_some_and(u8::is_ascii_graphic);
-        if visible_before && text.get(after).is_some_and(u8::is_ascii_alphabetic) {
-            return Some(after);
+    while let Some(k) = text.get(i..)?.iter().position(|&b| b == b'\n' || b == b' ') {
+        let at = i + k;
+        let after = at + 1;
+        let visible_before = || {
+            at.checked_sub(1)
+                .and_then(|j| text.get(j))
+                .is_some_and(u8::is_ascii_graphic)
+        };
+        if text.get(after).is_some_and(u8::is_ascii_alphabetic) {
+            if text.get(at) == Some(&b' ') {
+                if visible_before() {
+                    return Some(at);
+                }
+            } else if !lone_newline || visible_before() {
+                return Some(after);
+            }
         }
         i = after;
     }
@@ -674,16 +689,18 @@ impl Splitter {
         text: &'t str,
         f: &mut impl Pieces<'t>,
     ) -> Result<(), fancy_regex::Error> {
-        self.split_guarded(text, f, true)
+        self.split_guarded(text, f, true, CHUNK)
     }
 
     /// [`Splitter::split`]; `guard`: chunks holding [`UNICODE_17`] code points go to the scanners
-    /// (off only in the test that finds where the two differ).
+    /// (off only in the test that finds where the two differ); `chunk_len`: [`CHUNK`] (short in
+    /// a test, so that it meets thousands of cuts).
     fn split_guarded<'t>(
         &self,
         text: &'t str,
         f: &mut impl Pieces<'t>,
         guard: bool,
+        chunk_len: usize,
     ) -> Result<(), fancy_regex::Error> {
         let Some(grammar) = self.grammar else {
             return self.split_from(0, text, f);
@@ -695,10 +712,10 @@ impl Splitter {
             };
             let mut rest = text;
             while !rest.is_empty() {
-                let cut = if rest.len() <= CHUNK {
+                let cut = if rest.len() <= chunk_len {
                     rest.len()
                 } else {
-                    match safe_cut(rest.as_bytes(), CHUNK) {
+                    match safe_cut(rest.as_bytes(), chunk_len, grammar == Grammar::Gpt2) {
                         Some(cut) => cut,
                         // No safe cut ahead: the scanners take the rest (same pieces).
                         None => return self.split_from(0, rest, f),
@@ -885,7 +902,8 @@ mod tests {
             long.push_str(&text[..end]);
         }
         assert!(long.len() > 3 * CHUNK, "long enough to be cut");
-        texts.push(long);
+        // Cut every few hundred bytes too (below): each cut rule meets thousands of contexts.
+        texts.push(long.clone());
         // A long text with no safe cut (no newline before a letter): the scanners take over.
         texts.push("word, ".repeat(CHUNK / 3));
         for scanners in GRAMMAR_STAGES {
@@ -897,9 +915,14 @@ mod tests {
                 return;
             }
             let slow = fast.scanners_only();
-            for t in &texts {
+            for (t, chunk_len) in texts
+                .iter()
+                .map(|t| (t, CHUNK))
+                .chain([(&long, 300), (&long, 4096)])
+            {
                 let (mut a, mut b) = (Vec::new(), Vec::new());
-                fast.split(t, &mut |p| a.push(p)).unwrap();
+                fast.split_guarded(t, &mut |p| a.push(p), true, chunk_len)
+                    .unwrap();
                 slow.split(t, &mut |p| b.push(p)).unwrap();
                 if a != b {
                     let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(0);
@@ -931,17 +954,41 @@ mod tests {
     }
 
     #[test]
-    fn safe_cuts_are_after_a_newline_before_a_letter() {
-        assert_eq!(safe_cut(b"ab\ncd", 0), Some(3));
-        // Not after a run of whitespace, nor at the start.
-        assert_eq!(safe_cut(b"ab\n\ncd", 0), None);
-        assert_eq!(safe_cut(b"ab \ncd.\nx", 0), Some(8));
-        assert_eq!(safe_cut(b"\ncd", 0), None);
-        assert_eq!(safe_cut(b"ab\n cd\n1\nx", 0), Some(9));
-        assert_eq!(safe_cut(b"ab\ncd\nef", 4), Some(6));
-        assert_eq!(safe_cut(b"ab\n", 0), None);
-        assert_eq!(safe_cut("ab\n\u{e9}".as_bytes(), 0), None);
-        assert_eq!(safe_cut("\u{e9}\nb".as_bytes(), 0), None);
+    fn safe_cuts_are_before_a_letter_after_a_newline_or_space() {
+        for lone in [true, false] {
+            assert_eq!(safe_cut(b"ab\ncd", 0, lone), Some(3));
+            assert_eq!(
+                safe_cut(b"\ncd", 0, lone),
+                if lone { None } else { Some(1) }
+            );
+            assert_eq!(safe_cut(b"ab\n cd\n1\nx", 0, lone), Some(9));
+            assert_eq!(safe_cut(b"ab\ncd\nef", 4, lone), Some(6));
+            assert_eq!(safe_cut(b"ab\n", 0, lone), None);
+            assert_eq!(safe_cut("ab\n\u{e9}".as_bytes(), 0, lone), None);
+        }
+        // GPT-2: not after a run of whitespace, nor at the start.
+        assert_eq!(safe_cut(b"ab\n\ncd", 0, true), None);
+        assert_eq!(safe_cut(b"ab \ncd.\nx", 0, true), Some(8));
+        assert_eq!(safe_cut("\u{e9}\nb".as_bytes(), 0, true), None);
+        // The others: after any newline (paragraphs of prose, `\r\n`).
+        assert_eq!(safe_cut(b"ab.\n\ncd", 0, false), Some(5));
+        assert_eq!(safe_cut(b"ab \ncd", 0, false), Some(4));
+        assert_eq!(safe_cut(b"ab\r\ncd", 0, false), Some(4));
+        assert_eq!(safe_cut("\u{e9}\nb".as_bytes(), 0, false), Some(3));
+        // All: before a space between a visible ASCII char and a letter.
+        for lone in [true, false] {
+            assert_eq!(safe_cut(b"ab cd", 0, lone), Some(2));
+            assert_eq!(safe_cut(b"a, b", 0, lone), Some(2));
+            assert_eq!(safe_cut(b"ab  cd", 0, lone), None);
+            assert_eq!(safe_cut(b"ab  cd 1 x", 0, lone), Some(8));
+            assert_eq!(safe_cut(b" cd", 0, lone), None);
+            assert_eq!(safe_cut("\u{e9} b".as_bytes(), 0, lone), None);
+            assert_eq!(safe_cut(b"ab cd ef", 3, lone), Some(5));
+        }
+        // Prose gets cut by either rule set.
+        let prose = b"One paragraph.\n\nAnother one.";
+        assert_eq!(safe_cut(prose, 5, true), Some(23));
+        assert_eq!(safe_cut(prose, 5, false), Some(16));
     }
 
     /// Every code point, in contexts that tell letters, marks, digits, spaces, punctuation and
@@ -959,13 +1006,15 @@ mod tests {
             for batch in cps.chunks(512) {
                 let t: String = batch.iter().map(|&c| probe(c)).collect();
                 let (mut a, mut b) = (Vec::new(), Vec::new());
-                fast.split_guarded(&t, &mut |p| a.push(p), false).unwrap();
+                fast.split_guarded(&t, &mut |p| a.push(p), false, CHUNK)
+                    .unwrap();
                 slow.split(&t, &mut |p| b.push(p)).unwrap();
                 if a != b {
                     for &c in batch {
                         let t = probe(c);
                         let (mut a, mut b) = (Vec::new(), Vec::new());
-                        fast.split_guarded(&t, &mut |p| a.push(p), false).unwrap();
+                        fast.split_guarded(&t, &mut |p| a.push(p), false, CHUNK)
+                            .unwrap();
                         slow.split(&t, &mut |p| b.push(p)).unwrap();
                         if a != b {
                             bad.insert(c as u32);

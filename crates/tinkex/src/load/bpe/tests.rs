@@ -93,6 +93,24 @@ fn texts(name: &str, specials: &[String]) -> Vec<String> {
                 .collect::<Vec<_>>(),
         );
     }
+    // Texts longer than the splitter's 64 KiB chunks, one with code points that send single
+    // chunks to the scanners (U+0295, Unicode 17's Ll -> Lo; `ſ`), so pieces reach the word
+    // cache both as whole chunks of spans and one at a time, in order.
+    for (corpus, odd) in [
+        ("english", ["\u{295}", "\u{17F}"]),
+        ("multilingual", ["", ""]),
+    ] {
+        let text = unzstd(&manifest().join(format!("benches/data/{corpus}.txt.zst")));
+        let mut long: String = text.chars().take(200_000).collect();
+        for (k, c) in odd.iter().enumerate() {
+            let mut at = long.len() * (k + 1) / 3;
+            while !long.is_char_boundary(at) {
+                at += 1;
+            }
+            long.insert_str(at, c);
+        }
+        v.push(long);
+    }
     let edge = unzstd(&manifest().join("benches/data/edge.jsonl.zst"));
     for line in edge.lines() {
         if let Ok(x) = serde_json::from_str::<Value>(line) {
