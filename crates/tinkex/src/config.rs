@@ -152,8 +152,9 @@ pub struct Config {
     /// For the tokenizers tinkex's own engine encodes (the lineup's byte-level BPEs): after how
     /// many bytes of input a tokenizer also builds Hugging Face's engine, on a helper thread, and
     /// hands encoding over to it (faster on long inputs; ~0.1–0.8 s of one core to build, at the
-    /// lowest priority on Linux so it takes idle cores only, and ~50–150 MB more memory). `Some(0)`: right after loading; `None`: never (less memory,
-    /// slower on long inputs). Results never depend on it: both engines give the same ids.
+    /// lowest priority on Linux so it takes idle cores only, and ~50–150 MB more memory).
+    /// `Some(0)`: right after loading; `None`: never (less memory, slower on long inputs).
+    /// Results never depend on it: both engines give the same ids.
     /// From the environment: [`ENV_TINKEX_HF_ENGINE_AFTER`].
     pub hf_engine_after: Option<u64>,
 }

@@ -682,8 +682,6 @@ fn adjust_prefix_space(root: &mut Map<String, Value>, config: &TokenizerConfig) 
     }
 }
 
-/// The transformers rules this module reproduces, one test per rule; a failing test's name says
-/// which rule broke.
 /// Gives the calling thread the lowest CPU priority (Linux: nice 19; elsewhere nothing): the
 /// engine build then runs on idle cores, and the caller's own threads (a batch encode on every
 /// core) keep theirs. Threads it starts would inherit it; the build starts none. Best effort.
@@ -694,6 +692,8 @@ fn lower_priority() {
     }
 }
 
+/// The transformers rules this module reproduces, one test per rule; a failing test's name says
+/// which rule broke.
 #[cfg(test)]
 mod tests {
     use super::*;

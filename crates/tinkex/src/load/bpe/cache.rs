@@ -22,17 +22,60 @@ const PROBE: usize = 4;
 /// Caches one thread keeps (one per engine it encoded with last).
 const PER_THREAD: usize = 4;
 
+/// A word's bytes (zero-padded into `K` words) and its ids (up to `I`), inline.
 #[derive(Clone, Copy)]
-#[repr(C, align(32))]
-struct Slot {
-    /// The word's bytes, zero-padded.
-    key: [u64; 2],
-    ids: [u32; MAX_IDS],
+#[repr(C)]
+struct Entry<const K: usize, const I: usize> {
+    key: [u64; K],
+    ids: [u32; I],
     /// Word length; 0 = empty.
     len: u8,
     /// Id count.
     n: u8,
 }
+
+impl<const K: usize, const I: usize> Entry<K, I> {
+    const EMPTY: Self = Entry {
+        key: [0; K],
+        ids: [0; I],
+        len: 0,
+        n: 0,
+    };
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether this holds the word of `len` bytes whose key is `key`.
+    #[inline]
+    fn holds(&self, key: &[u64; K], len: usize) -> bool {
+        usize::from(self.len) == len && self.key == *key
+    }
+
+    #[inline]
+    fn ids(&self) -> Option<&[u32]> {
+        self.ids.get(..usize::from(self.n))
+    }
+
+    /// Holds the word of `len` (< 256) bytes with key `key` and its `ids` (at most `I`) from now.
+    #[inline]
+    fn set(&mut self, key: &[u64; K], len: usize, ids: &[u32]) {
+        if let Some(dst) = self.ids.get_mut(..ids.len()) {
+            dst.copy_from_slice(ids);
+            self.key = *key;
+            self.len = len as u8;
+            self.n = ids.len() as u8;
+        }
+    }
+}
+
+/// A first-table slot: 32 bytes, aligned so that none straddles a cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+struct Slot(Entry<2, MAX_IDS>);
+
+const _: () = assert!(size_of::<Slot>() == 32 && size_of::<LongSlot>() == 64);
 
 pub(crate) struct WordCache {
     slots: Box<[Slot]>,
@@ -46,10 +89,10 @@ const FIRST_BIG: usize = MAX_LONG_WORD + 1;
 const BIG_SLOTS: usize = 1 << 14;
 
 /// A third table for words of 25–[`MAX_BIG_WORD`] bytes (and shorter ones with more ids than a
-/// second-table slot holds), bytes and ids on the heap, one word per slot (direct-mapped). Such words are rare in English but common in multilingual text (runs of
-/// CJK or Thai, long Cyrillic words): uncached, each was merged again on every sight, its merge
-/// dozens of pair reads from a table far larger than the CPU cache (40% of a warm multilingual
-/// Llama-3 pass).
+/// second-table slot holds), bytes and ids on the heap, one word per slot (direct-mapped). Such
+/// words are rare in English but common in multilingual text (runs of CJK or Thai, long Cyrillic
+/// words): uncached, each was merged again on every sight, its merge dozens of pair reads from a
+/// table far larger than the CPU cache (40% of a warm multilingual Llama-3 pass).
 type BigSlot = Option<(Box<[u8]>, Box<[u32]>)>;
 
 /// The slot of `w` in the third table: a hash of all its bytes.
@@ -71,15 +114,10 @@ const LONG_SLOTS: usize = 1 << 16;
 
 /// The second table's slot, for the words the first cannot hold (17–24 bytes, or 4–9 ids): few in
 /// English, but each costs a merge with its cold pair lookups when it misses (~1% of English
-/// pieces were a third of the pass before this table).
+/// pieces were a third of the pass before this table). 64 bytes, one cache line.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct LongSlot {
-    key: [u64; 3],
-    ids: [u32; MAX_LONG_IDS],
-    len: u8,
-    n: u8,
-}
+struct LongSlot(Entry<3, MAX_LONG_IDS>);
 
 /// The zero-padded bytes of `w` (at most [`MAX_LONG_WORD`]) and its slot in the second table.
 #[inline]
@@ -192,21 +230,9 @@ impl Probe {
 
 impl WordCache {
     fn new() -> Self {
-        let empty = Slot {
-            key: [0; 2],
-            ids: [0; MAX_IDS],
-            len: 0,
-            n: 0,
-        };
-        let long = LongSlot {
-            key: [0; 3],
-            ids: [0; MAX_LONG_IDS],
-            len: 0,
-            n: 0,
-        };
         WordCache {
-            slots: vec![empty; SLOTS].into_boxed_slice(),
-            long: vec![long; LONG_SLOTS].into_boxed_slice(),
+            slots: vec![Slot(Entry::EMPTY); SLOTS].into_boxed_slice(),
+            long: vec![LongSlot(Entry::EMPTY); LONG_SLOTS].into_boxed_slice(),
             big: std::iter::repeat_with(|| None).take(BIG_SLOTS).collect(),
         }
     }
@@ -220,14 +246,13 @@ impl WordCache {
             0 => None,
             1..=MAX_LONG_WORD => {
                 let (k, h) = long_key(w);
-                let hit = |slot: &LongSlot| usize::from(slot.len) == w.len() && slot.key == k;
                 // Two ways: the word's home slot and its neighbour in the same pair.
                 let slot = [h, h ^ 1]
                     .into_iter()
                     .filter_map(|i| self.long.get(i))
-                    .find(|s| hit(s));
+                    .find(|s| s.0.holds(&k, w.len()));
                 match slot {
-                    Some(slot) => slot.ids.get(..usize::from(slot.n)),
+                    Some(slot) => slot.0.ids(),
                     // Words with more ids than a slot holds are in the third table.
                     None => self.get_big(w),
                 }
@@ -259,22 +284,16 @@ impl WordCache {
             return;
         }
         let (k, h) = long_key(w);
-        let mine = |slot: &LongSlot| usize::from(slot.len) == w.len() && slot.key == k;
-        let empty = |slot: &LongSlot| slot.len == 0;
-        let at = [h, h ^ 1]
-            .into_iter()
-            .find(|&i| self.long.get(i).is_some_and(mine))
-            .or_else(|| {
-                [h, h ^ 1]
-                    .into_iter()
-                    .find(|&i| self.long.get(i).is_some_and(empty))
-            })
+        let way = |f: &dyn Fn(&LongSlot) -> bool| {
+            [h, h ^ 1]
+                .into_iter()
+                .find(|&i| self.long.get(i).is_some_and(f))
+        };
+        let at = way(&|s| s.0.holds(&k, w.len()))
+            .or_else(|| way(&|s| s.0.is_empty()))
             .unwrap_or(h);
         if let Some(slot) = self.long.get_mut(at) {
-            slot.key = k;
-            slot.len = w.len() as u8;
-            slot.n = ids.len() as u8;
-            slot.ids[..ids.len()].copy_from_slice(ids);
+            slot.0.set(&k, w.len(), ids);
         }
     }
 
@@ -293,12 +312,12 @@ impl WordCache {
         }
         let mut s = p.home;
         for _ in 0..PROBE {
-            let slot = &self.slots[s];
-            if slot.len == 0 {
+            let slot = &self.slots[s].0;
+            if slot.is_empty() {
                 return None;
             }
-            if usize::from(slot.len) == p.len && slot.key == p.key {
-                return slot.ids.get(..usize::from(slot.n));
+            if slot.holds(&p.key, p.len) {
+                return slot.ids();
             }
             s = (s + 1) & (SLOTS - 1);
         }
@@ -316,8 +335,8 @@ impl WordCache {
         // The word's own slot if it has one, else the first empty one, else its home slot.
         let mut found = false;
         for _ in 0..PROBE {
-            let slot = &self.slots[s];
-            if slot.len == 0 || usize::from(slot.len) == len && slot.key == *k {
+            let slot = &self.slots[s].0;
+            if slot.is_empty() || slot.holds(k, len) {
                 found = true;
                 break;
             }
@@ -326,11 +345,7 @@ impl WordCache {
         if !found {
             s = h;
         }
-        let slot = &mut self.slots[s];
-        slot.key = *k;
-        slot.len = len as u8;
-        slot.n = ids.len() as u8;
-        slot.ids[..ids.len()].copy_from_slice(ids);
+        self.slots[s].0.set(k, len, ids);
     }
 }
 
