@@ -14,6 +14,8 @@
 
 use std::cell::RefCell;
 
+use super::model::word;
+
 /// Longest word cached, in bytes.
 pub(crate) const MAX_WORD: usize = 16;
 pub(crate) const MAX_IDS: usize = 3;
@@ -128,24 +130,6 @@ fn long_key(w: &[u8]) -> ([u64; 3], usize) {
     (k, home(&[k[0] ^ k[2], k[1]], w.len()) & (LONG_SLOTS - 1))
 }
 
-/// The little-endian value of `w` (at most 8 bytes), zero-padded.
-#[inline]
-fn word(w: &[u8]) -> u64 {
-    let n = w.len();
-    if n >= 4 {
-        // Two overlapping 4-byte reads.
-        let lo = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        let hi = u32::from_le_bytes([w[n - 4], w[n - 3], w[n - 2], w[n - 1]]);
-        u64::from(lo) | u64::from(hi) << (8 * (n - 4))
-    } else if n > 0 {
-        u64::from(w[0])
-            | u64::from(w[n / 2]) << (8 * (n / 2))
-            | u64::from(w[n - 1]) << (8 * (n - 1))
-    } else {
-        0
-    }
-}
-
 /// The cache key of `w` (at most [`MAX_WORD`] bytes): the bytes, zero-padded.
 #[inline]
 pub(crate) fn key(w: &[u8]) -> [u64; 2] {
@@ -240,7 +224,7 @@ impl WordCache {
     /// The ids of `w` from the second table (up to [`MAX_LONG_WORD`] bytes) or the third (up to
     /// [`MAX_BIG_WORD`]).
     #[inline]
-    pub(crate) fn get_long(&self, w: &[u8]) -> Option<&[u32]> {
+    fn get_long(&self, w: &[u8]) -> Option<&[u32]> {
         match w.len() {
             // Empty slots have length 0: an empty word must not match them.
             0 => None,
@@ -273,7 +257,7 @@ impl WordCache {
     /// or the third (up to [`MAX_BIG_WORD`] bytes, direct-mapped). Words the first table can
     /// hold and longer ones are not cached here.
     #[inline]
-    pub(crate) fn put_long(&mut self, w: &[u8], ids: &[u32]) {
+    fn put_long(&mut self, w: &[u8], ids: &[u32]) {
         if w.is_empty() || w.len() > MAX_BIG_WORD {
             return;
         }
@@ -305,27 +289,58 @@ impl WordCache {
         }
     }
 
+    /// The cached ids of the word `w` whose probe is `p`.
     #[inline]
-    pub(crate) fn get(&self, p: &Probe) -> Option<&[u32]> {
+    pub(crate) fn get(&self, p: &Probe, w: &[u8]) -> Option<&[u32]> {
+        match self.first(p) {
+            Found::Ids(ids) => Some(ids),
+            Found::Elsewhere => self.get_long(w),
+            Found::Nothing => None,
+        }
+    }
+
+    /// Where `p`'s word is: its ids in the first table, or which tables to ask next.
+    #[inline]
+    fn first(&self, p: &Probe) -> Found<'_> {
         if p.len == 0 {
-            return None;
+            // Too long for the first table (single bytes never get here).
+            return Found::Elsewhere;
         }
         let mut s = p.home;
         for _ in 0..PROBE {
             let slot = &self.slots[s].0;
             if slot.is_empty() {
-                return None;
+                return Found::Nothing;
             }
             if slot.holds(&p.key, p.len) {
-                return slot.ids();
+                return match slot.ids() {
+                    Some(ids) => Found::Ids(ids),
+                    None => Found::Elsewhere,
+                };
             }
             s = (s + 1) & (SLOTS - 1);
         }
-        None
+        Found::Nothing
     }
 
+    /// Caches `ids` for the word `w` whose probe is `p`: in the first table if it fits, else in
+    /// the second or third with a marker in the first (so that a first-table miss of a short
+    /// word needs no second lookup: on a first pass that lookup was a cold read per new word).
     #[inline]
-    pub(crate) fn put(&mut self, p: &Probe, ids: &[u32]) {
+    pub(crate) fn put(&mut self, p: &Probe, w: &[u8], ids: &[u32]) {
+        if p.len == 0 {
+            self.put_long(w, ids);
+        } else if ids.len() <= MAX_IDS {
+            self.put_first(p, ids);
+        } else {
+            self.put_long(w, ids);
+            self.put_first(p, &[]);
+        }
+    }
+
+    /// `ids` empty: the word's marker (its ids are in another table).
+    #[inline]
+    fn put_first(&mut self, p: &Probe, ids: &[u32]) {
         let (k, len) = (&p.key, p.len);
         if ids.len() > MAX_IDS || len == 0 || len > MAX_WORD {
             return;
@@ -345,9 +360,25 @@ impl WordCache {
         if !found {
             s = h;
         }
-        self.slots[s].0.set(k, len, ids);
+        let slot = &mut self.slots[s].0;
+        slot.set(k, len, ids);
+        if ids.is_empty() {
+            slot.n = ELSEWHERE;
+        }
     }
 }
+
+/// A first-table answer.
+enum Found<'c> {
+    Ids(&'c [u32]),
+    /// Not in the first table; if cached at all, in the second or third.
+    Elsewhere,
+    /// Not cached.
+    Nothing,
+}
+
+/// The id count of a first-table marker (more than a slot holds, so `ids()` gives `None`).
+const ELSEWHERE: u8 = u8::MAX;
 
 thread_local! {
     static CACHES: RefCell<Vec<(u64, WordCache)>> = const { RefCell::new(Vec::new()) };
@@ -410,22 +441,45 @@ mod tests {
                 let ids: Vec<u32> = (0..(round % 3 + 1) as u32)
                     .map(|i| i + len as u32)
                     .collect();
-                cache.put(&p, &ids);
-                assert_eq!(cache.get(&p), Some(&ids[..]), "{w:?}");
+                cache.put(&p, &w, &ids);
+                assert_eq!(cache.get(&p, &w), Some(&ids[..]), "{w:?}");
                 // Same padded bytes, other length: another word ("a" vs "a\0").
                 if len < MAX_WORD {
                     let mut longer = w.clone();
                     longer.push(0);
-                    assert_ne!(cache.get(&Probe::new(&longer)), Some(&ids[..]));
+                    assert_ne!(cache.get(&Probe::new(&longer), &longer), Some(&ids[..]));
                 }
             }
         }
-        // More ids than a slot holds are not cached; nor is anything under the empty probe.
+        // A short word with more ids than a first-table slot holds: a marker there, the ids in
+        // the second table; a short word never put is not looked for there (nothing is found
+        // even when the second table has it, which only `put` could have done).
+        let mut fresh = WordCache::new();
+        let cache = &mut fresh;
         let p = Probe::new(b"abcd");
-        cache.put(&p, &[1, 2, 3, 4]);
-        assert_ne!(cache.get(&p), Some(&[1, 2, 3, 4][..]));
-        cache.put(&Probe::EMPTY, &[1]);
-        assert_eq!(cache.get(&Probe::EMPTY), None);
+        cache.put(&p, b"abcd", &[1, 2, 3, 4]);
+        assert!(matches!(cache.first(&p), Found::Elsewhere));
+        assert_eq!(cache.get(&p, b"abcd"), Some(&[1, 2, 3, 4][..]));
+        let q = Probe::new(b"wxyz");
+        cache.put_long(b"wxyz", &[5, 6, 7, 8]);
+        assert!(matches!(cache.first(&q), Found::Nothing));
+        assert_eq!(cache.get(&q, b"wxyz"), None);
+        // Its marker evicted (four more words with its home slot: the last replaces the
+        // marker), the word is a miss again though its ids are still in the second table.
+        for (i, r) in (0..4).zip([b"a1", b"a2", b"a3", b"a4"]) {
+            let mut e = Probe::new(r);
+            e.home = p.home;
+            cache.put_first(&e, &[i]);
+        }
+        assert_eq!(cache.get(&p, b"abcd"), None);
+        assert_eq!(cache.get_long(b"abcd"), Some(&[1, 2, 3, 4][..]));
+        // Nothing is cached under the empty probe of a short word... and the empty probe of a
+        // long word means "in the other tables".
+        cache.put(&Probe::EMPTY, b"", &[1]);
+        assert_eq!(cache.get(&Probe::EMPTY, b""), None);
+        let long = [b'x'; 40];
+        cache.put(&Probe::new(&long), &long, &[1, 2]);
+        assert_eq!(cache.get(&Probe::new(&long), &long), Some(&[1, 2][..]));
         // The second table: long words and many ids, distinct by length and by every byte.
         for len in 1..=MAX_LONG_WORD {
             let w: Vec<u8> = (0..len as u8)

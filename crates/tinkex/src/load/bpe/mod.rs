@@ -145,7 +145,6 @@ const AHEAD: usize = 8;
 /// The word-cache side of [`BpeEngine::encode_plain`]: pieces in, ids out.
 struct Merger<'a, 't> {
     tables: &'a Tables,
-    ignore: bool,
     cache: &'a mut cache::WordCache,
     out: &'a mut Vec<u32>,
     /// Pieces given one at a time wait here for [`AHEAD`] more, their slots prefetched.
@@ -161,22 +160,19 @@ impl Merger<'_, '_> {
         let (cache, out) = (&mut *self.cache, &mut *self.out);
         if let [b] = w {
             out.push(self.tables.byte_ids[usize::from(*b)]);
-        } else if let Some(ids) = cache.get(probe) {
-            // One to three ids: pushes, not a copy call.
-            for &id in ids {
-                out.push(id);
+        } else if let Some(ids) = cache.get(probe, w) {
+            if ids.len() <= cache::MAX_IDS {
+                // One to three ids: pushes, not a copy call.
+                for &id in ids {
+                    out.push(id);
+                }
+            } else {
+                out.extend_from_slice(ids);
             }
-        } else if let Some(ids) = cache.get_long(w) {
-            out.extend_from_slice(ids);
         } else {
             let start = out.len();
-            self.tables.encode_word(w, self.ignore, out);
-            let ids = &out[start..];
-            if w.len() <= cache::MAX_WORD && ids.len() <= cache::MAX_IDS {
-                cache.put(probe, ids);
-            } else {
-                cache.put_long(w, ids);
-            }
+            self.tables.encode_word(w, out);
+            cache.put(probe, w, &out[start..]);
         }
     }
 
@@ -525,7 +521,7 @@ impl BpeEngine {
             raw_spelling[t.id as usize] = raw;
             special[t.id as usize] = t.special;
         }
-        let tables = Tables::build(&tokens, special, &lookup, &merges)?;
+        let tables = Tables::build(&tokens, special, &lookup, &merges, ignore_merges)?;
         BpeEngine::assemble(tables, shape, raw_spelling)
     }
 
@@ -612,7 +608,6 @@ impl BpeEngine {
     ) -> Result<(), String> {
         let mut enc = Merger {
             tables: &self.tables,
-            ignore: self.shape.ignore_merges,
             cache,
             out,
             ring: [(&[][..], cache::Probe::EMPTY); AHEAD],
@@ -662,8 +657,8 @@ impl BpeEngine {
     /// vocabulary first as Hugging Face's model lookup is.
     pub(crate) fn token_to_id(&self, token: &str) -> Option<u32> {
         if let Some(bytes) = token.chars().map(char_to_byte).collect::<Option<Vec<u8>>>() {
-            if let Some(id) = self.tables.lookup(&bytes) {
-                return Some(id);
+            if let Some(slot) = self.tables.lookup(&bytes) {
+                return Some(slot.id());
             }
         }
         // Tokens spelled in raw UTF-8 (a few special tokens): not in the byte table.

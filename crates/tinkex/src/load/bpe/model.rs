@@ -20,11 +20,90 @@ pub(crate) struct Tables {
     pub tokens: TokenBytes,
     /// Open addressing, 4 `u32` a slot: left, right, rank, merged id; left = [`NONE`] if empty.
     pub pairs: Vec<u32>,
-    /// Open addressing over token bytes: the id, or [`NONE`]. Only ids whose bytes BPE can
-    /// produce (model tokens written in the byte-level alphabet).
-    pub vocab: Vec<u32>,
+    /// Open addressing over token bytes ([`VocabSlot`]s). Only ids whose bytes BPE can produce
+    /// (model tokens written in the byte-level alphabet).
+    pub vocab: Vec<VocabSlot>,
     /// Id of each single byte.
     pub byte_ids: Vec<u32>,
+    /// The pairs of ids below [`GRID`] (byte-level vocabularies number their bytes and their
+    /// first merges there: ~80% of the pair lookups on English), directly indexed: 0, or 1 + an
+    /// index into `grid_values`. 512 KiB, where the open-addressing table's 8 MiB had a cache
+    /// miss for nearly every lookup of a first-seen word. Empty if it does not fit a `u16`.
+    pub grid: Vec<u16>,
+    /// `(rank << 32 | merged)` of the grid's pairs.
+    pub grid_values: Vec<u64>,
+}
+
+/// Side of the pair grid.
+pub(crate) const GRID: u32 = 512;
+
+/// A vocabulary slot, 16 bytes (four to a cache line): a lookup of a word of up to 8 bytes reads
+/// one slot and nothing else (the id → offsets → bytes chain it replaced was three dependent
+/// reads, each a likely cache miss on a word's first sight).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub(crate) struct VocabSlot {
+    /// The token's first 8 bytes, zero-padded ([`word`]).
+    pub key: u64,
+    /// Where the token's bytes start in `tokens.bytes` (to compare bytes past the 8th).
+    pub off: u32,
+    /// The id (low [`ID_BITS`] bits), [`FOLDS`], and the length (capped at 255) in the top 8
+    /// bits; 0 = empty (no token is empty).
+    pub meta: u32,
+}
+
+pub(crate) const ID_BITS: u32 = 23;
+const ID_MASK: u32 = (1 << ID_BITS) - 1;
+/// A piece whose bytes are this token's encodes to this token alone: BPE's merges of those bytes
+/// end in it (proved at build by running them), or the model has `ignore_merges`. A first-seen
+/// word that is such a token costs one lookup instead of its merges.
+pub(crate) const FOLDS: u32 = 1 << ID_BITS;
+
+impl VocabSlot {
+    #[inline]
+    fn len(&self) -> usize {
+        (self.meta >> 24) as usize
+    }
+
+    #[inline]
+    pub(crate) fn id(&self) -> u32 {
+        self.meta & ID_MASK
+    }
+
+    #[inline]
+    pub(crate) fn folds(&self) -> bool {
+        self.meta & FOLDS != 0
+    }
+}
+
+/// The little-endian value of `w` (at most 8 bytes), zero-padded.
+#[inline]
+pub(crate) fn word(w: &[u8]) -> u64 {
+    let n = w.len();
+    if n >= 4 {
+        // Two overlapping 4-byte reads.
+        let lo = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        let hi = u32::from_le_bytes([w[n - 4], w[n - 3], w[n - 2], w[n - 1]]);
+        u64::from(lo) | u64::from(hi) << (8 * (n - 4))
+    } else if n > 0 {
+        u64::from(w[0])
+            | u64::from(w[n / 2]) << (8 * (n / 2))
+            | u64::from(w[n - 1]) << (8 * (n - 1))
+    } else {
+        0
+    }
+}
+
+/// The first 8 bytes of `w`, zero-padded, and its vocabulary hash (part of the stored form).
+#[inline]
+fn vocab_key(w: &[u8]) -> (u64, u64) {
+    let head = word(&w[..w.len().min(8)]);
+    let h = if w.len() <= 8 {
+        mix(head ^ (w.len() as u64).wrapping_mul(0xA24B_AED4_963E_E407))
+    } else {
+        hash_bytes(w)
+    };
+    (head, h)
 }
 
 #[inline]
@@ -61,12 +140,13 @@ impl Tables {
     /// Builds the tables. `tokens[id]` are the id's decoded bytes; `lookup[id]` says whether the
     /// id is reachable by BPE (goes in the byte → id table); `merges` in rank order, each
     /// `(left, right, merged)`. A pair listed twice is an error (the engines disagree on which
-    /// rank wins).
+    /// rank wins). `ignore_merges`: the model's flag (a piece that is a token is that token).
     pub(crate) fn build(
         tokens: &[Vec<u8>],
         special: Vec<bool>,
         lookup: &[bool],
         merges: &[(u32, u32, u32)],
+        ignore_merges: bool,
     ) -> Result<Tables, String> {
         let mut offsets = Vec::with_capacity(tokens.len() + 1);
         let mut bytes = Vec::new();
@@ -90,9 +170,28 @@ impl Tables {
                 s = (s + 1) & (cap - 1);
             }
         }
+        let in_grid: Vec<(usize, u64)> = merges
+            .iter()
+            .enumerate()
+            .filter(|(_, (a, b, _))| (a | b) < GRID)
+            .map(|(rank, &(a, b, merged))| {
+                (
+                    (a * GRID + b) as usize,
+                    (rank as u64) << 32 | u64::from(merged),
+                )
+            })
+            .collect();
+        let (grid, grid_values) = if in_grid.len() < usize::from(u16::MAX) {
+            let mut grid = vec![0u16; (GRID * GRID) as usize];
+            for (k, &(cell, _)) in in_grid.iter().enumerate() {
+                grid[cell] = k as u16 + 1;
+            }
+            (grid, in_grid.into_iter().map(|(_, v)| v).collect())
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let reachable = lookup.iter().filter(|x| **x).count();
-        let vcap = (reachable * 4 / 3 + 1).next_power_of_two().max(16);
-        let mut vocab = vec![NONE; vcap];
+        let vcap = (reachable * 5 / 4 + 1).next_power_of_two().max(16);
         let mut t = Tables {
             tokens: TokenBytes {
                 bytes,
@@ -100,29 +199,92 @@ impl Tables {
                 special,
             },
             pairs,
-            vocab: Vec::new(),
+            vocab: vec![VocabSlot::default(); vcap],
             byte_ids: vec![NONE; 256],
+            grid,
+            grid_values,
         };
+        if tokens.len() > ID_MASK as usize {
+            return Err("vocabulary too large".into());
+        }
         for (id, _) in lookup.iter().enumerate().filter(|(_, x)| **x) {
             let id = id as u32;
             let w = t.token(id);
             if w.is_empty() {
                 continue;
             }
-            let mut s = hash_bytes(w) as usize & (vcap - 1);
-            while vocab[s] != NONE {
-                if t.token(vocab[s]) == w {
-                    return Err(format!("tokens {} and {id} have the same bytes", vocab[s]));
-                }
+            if let Some(other) = t.lookup(w) {
+                return Err(format!(
+                    "tokens {} and {id} have the same bytes",
+                    other.id()
+                ));
+            }
+            let (key, h) = vocab_key(w);
+            let mut s = h as usize & (vcap - 1);
+            while t.vocab[s].meta != 0 {
                 s = (s + 1) & (vcap - 1);
             }
-            vocab[s] = id;
+            t.vocab[s] = VocabSlot {
+                key,
+                off: t.tokens.offsets[id as usize],
+                meta: id | (w.len().min(255) as u32) << 24,
+            };
         }
-        t.vocab = vocab;
         for b in 0..=255u8 {
-            t.byte_ids[usize::from(b)] = t.lookup(&[b]).unwrap_or(NONE);
+            t.byte_ids[usize::from(b)] = t.lookup(&[b]).map_or(NONE, |s| s.id());
+        }
+        // Which tokens a piece of their own bytes encodes to (see `FOLDS`); with the byte ids
+        // known, by running the merges of every token (~75 ms for Qwen3's 151k on one core, so
+        // spread over the cores; done once, when the stored form is made).
+        let folds = if ignore_merges {
+            vec![true; vcap]
+        } else {
+            t.prove_folds()
+        };
+        for (slot, folds) in t.vocab.iter_mut().zip(folds) {
+            if folds && slot.meta != 0 {
+                slot.meta |= FOLDS;
+            }
         }
         Ok(t)
+    }
+
+    /// For each vocabulary slot, whether its token's merges end in that token alone.
+    fn prove_folds(&self) -> Vec<bool> {
+        let prove = |slots: &[VocabSlot]| -> Vec<bool> {
+            let mut merged = Vec::new();
+            slots
+                .iter()
+                .map(|slot| {
+                    slot.meta != 0 && {
+                        merged.clear();
+                        self.merge(self.token(slot.id()), &mut merged);
+                        merged == [slot.id()]
+                    }
+                })
+                .collect()
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let chunk = self.vocab.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = self
+                .vocab
+                .chunks(chunk)
+                .map(|part| {
+                    // A chunk no thread could be started for is proved here instead.
+                    let helper = std::thread::Builder::new().spawn_scoped(s, move || prove(part));
+                    (part, helper)
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|(part, helper)| match helper {
+                    // (Unproved, not folding, if the helper died: merges stay exact.)
+                    Ok(h) => h.join().unwrap_or_else(|_| vec![false; part.len()]),
+                    Err(_) => prove(part),
+                })
+                .collect()
+        })
     }
 
     /// Number of ids.
@@ -140,26 +302,50 @@ impl Tables {
         }
     }
 
-    /// The BPE-reachable id whose bytes are `w`.
+    /// The slot of the BPE-reachable token whose bytes are `w`.
     #[inline]
-    pub(crate) fn lookup(&self, w: &[u8]) -> Option<u32> {
+    pub(crate) fn lookup(&self, w: &[u8]) -> Option<&VocabSlot> {
+        let (key, h) = vocab_key(w);
+        let len = w.len().min(255);
         let mask = self.vocab.len() - 1;
-        let mut s = hash_bytes(w) as usize & mask;
+        let mut s = h as usize & mask;
         loop {
-            let id = self.vocab[s];
-            if id == NONE {
+            let slot = self.vocab.get(s)?;
+            if slot.meta == 0 {
                 return None;
             }
-            if self.token(id) == w {
-                return Some(id);
+            if slot.len() == len && slot.key == key && (w.len() <= 8 || self.rest_is(slot, w)) {
+                return Some(slot);
             }
             s = (s + 1) & mask;
         }
     }
 
+    /// Whether the token of `slot` (whose first 8 bytes and capped length match `w`'s) is `w`.
+    #[cold]
+    fn rest_is(&self, slot: &VocabSlot, w: &[u8]) -> bool {
+        if w.len() >= 255 {
+            return self.token(slot.id()) == w;
+        }
+        let from = slot.off as usize;
+        self.tokens.bytes.get(from + 8..from + w.len()) == w.get(8..)
+    }
+
     /// `(rank << 32 | merged)` of the pair, or `u64::MAX`.
     #[inline]
     fn pair(&self, a: u32, b: u32) -> u64 {
+        if (a | b) < GRID {
+            if let Some(&k) = self.grid.get((a * GRID + b) as usize) {
+                return match k.checked_sub(1) {
+                    Some(i) => self
+                        .grid_values
+                        .get(usize::from(i))
+                        .copied()
+                        .unwrap_or(u64::MAX),
+                    None => u64::MAX,
+                };
+            }
+        }
         let mask = self.pairs.len() / 4 - 1;
         let mut s = pair_home(a, b, mask);
         loop {
@@ -198,27 +384,39 @@ impl Tables {
             .pairs
             .chunks_exact(4)
             .any(|s| s[0] != NONE && (bad(s[0]) || bad(s[1]) || bad(s[3])))
-            || self.vocab.iter().any(|&id| id != NONE && bad(id))
+            || self
+                .vocab
+                .iter()
+                .any(|s| s.meta != 0 && (bad(s.id()) || s.off as usize > t.bytes.len()))
             || self.byte_ids.len() != 256
             || self.byte_ids.iter().any(|&id| id != NONE && bad(id))
+            || !(self.grid.is_empty() || self.grid.len() == (GRID * GRID) as usize)
+            || self
+                .grid
+                .iter()
+                .any(|&k| usize::from(k) > self.grid_values.len())
+            || self.grid_values.iter().any(|&v| bad(v as u32))
         {
             return Err("an id is out of range".into());
         }
-        if !self.pairs.chunks_exact(4).any(|s| s[0] == NONE) || !self.vocab.contains(&NONE) {
+        if !self.pairs.chunks_exact(4).any(|s| s[0] == NONE)
+            || !self.vocab.iter().any(|s| s.meta == 0)
+        {
             return Err("a table has no empty slot".into());
         }
         Ok(())
     }
 
-    /// Appends the ids of one pre-tokenized piece (`w` non-empty). `ignore_merges`: a piece
-    /// that is a token is that token.
-    pub(crate) fn encode_word(&self, w: &[u8], ignore_merges: bool, out: &mut Vec<u32>) {
-        if ignore_merges {
-            if let Some(id) = self.lookup(w) {
-                out.push(id);
-                return;
-            }
+    /// Appends the ids of one pre-tokenized piece (`w` non-empty).
+    pub(crate) fn encode_word(&self, w: &[u8], out: &mut Vec<u32>) {
+        match self.lookup(w) {
+            Some(slot) if slot.folds() => out.push(slot.id()),
+            _ => self.merge(w, out),
         }
+    }
+
+    /// Appends the ids BPE's merges make of `w` (non-empty).
+    pub(super) fn merge(&self, w: &[u8], out: &mut Vec<u32>) {
         // Arrays sized to the word: most pieces are short, and clearing 64 slots for each was a
         // visible part of a first-seen word's cost.
         if w.len() <= 16 {

@@ -3,22 +3,22 @@
 //!
 //! Layout (integers little-endian): the magic `tinkex-bpe\n`, a `u32` header length and the
 //! header (JSON: format version, tinkex version, the store key, the source files' digest, the
-//! engine's [`Shape`] and the tokenizer's [`Info`]), then seven sections — each a `u64` byte
+//! engine's [`Shape`] and the tokenizer's [`Info`]), then nine sections — each a `u64` byte
 //! length and the bytes, padded to 8 — holding the token offsets, token bytes, special flags,
-//! spelling flags, pair table, vocabulary table and byte ids; last a 64-bit checksum of all that
+//! spelling flags, pair table, vocabulary table, byte ids, pair grid and grid values; last a 64-bit checksum of all that
 //! precedes it. A file that is short, long, of another version or key, fails the checksum or
 //! builds tables that [`super::model::Tables::validate`] rejects is not used.
 
 use serde::{Deserialize, Serialize};
 
-use super::model::Tables;
+use super::model::{Tables, VocabSlot};
 use super::{BpeEngine, Shape};
 use crate::load::hf::Info;
 use crate::load::TokenBytes;
 
 const MAGIC: &[u8] = b"tinkex-bpe\n";
 /// Bump when the layout, a hash function of [`super::model`] or the meaning of a field changes.
-const VERSION: u32 = 1;
+pub(super) const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -38,19 +38,26 @@ pub struct Loaded {
     pub digest: String,
 }
 
-/// A checksum of `b` (not cryptographic: it catches damage, not malice).
+/// A checksum of `b` (not cryptographic: it catches damage, not malice). Four independent lanes,
+/// so that a warm load is not one long chain of multiplications.
 fn checksum(b: &[u8]) -> u64 {
-    let mut h = 0x243F_6A88_85A3_08D3u64 ^ b.len() as u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h ^ u64::from_le_bytes(w))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut lanes = [0x243F_6A88_85A3_08D3u64 ^ b.len() as u64, 1, 2, 3];
+    let mut blocks = b.chunks_exact(32);
+    for block in &mut blocks {
+        for (lane, c) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            *lane = (*lane ^ u64::from_le_bytes(w))
+                .wrapping_mul(K)
+                .rotate_left(29);
+        }
     }
-    for &x in chunks.remainder() {
-        h = (h ^ u64::from(x)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut h = lanes
+        .iter()
+        .fold(0u64, |h, &l| (h ^ l).wrapping_mul(K).rotate_left(29));
+    for &x in blocks.remainder() {
+        h = (h ^ u64::from(x)).wrapping_mul(K);
     }
     h ^ (h >> 31)
 }
@@ -101,8 +108,33 @@ pub fn to_bytes(
     section(&mut out, &bools(&t.tokens.special));
     section(&mut out, &bools(&engine.raw_spelling));
     section(&mut out, &u32s(&t.pairs));
-    section(&mut out, &u32s(&t.vocab));
+    let vocab: Vec<u8> = t
+        .vocab
+        .iter()
+        .flat_map(|s| {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&s.key.to_le_bytes());
+            b[8..12].copy_from_slice(&s.off.to_le_bytes());
+            b[12..].copy_from_slice(&s.meta.to_le_bytes());
+            b
+        })
+        .collect();
+    section(&mut out, &vocab);
     section(&mut out, &u32s(&t.byte_ids));
+    section(
+        &mut out,
+        &t.grid
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    section(
+        &mut out,
+        &t.grid_values
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
     let sum = checksum(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     Ok(out)
@@ -141,6 +173,45 @@ impl<'a> Reader<'a> {
         }
         Ok(s.chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    fn vocab(&mut self) -> Result<Vec<VocabSlot>, String> {
+        let s = self.section()?;
+        if !s.len().is_multiple_of(16) {
+            return Err("section length".into());
+        }
+        let u32_at = |c: &[u8], i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+        Ok(s.chunks_exact(16)
+            .map(|c| VocabSlot {
+                key: u64::from(u32_at(c, 0)) | u64::from(u32_at(c, 4)) << 32,
+                off: u32_at(c, 8),
+                meta: u32_at(c, 12),
+            })
+            .collect())
+    }
+
+    fn u16s(&mut self) -> Result<Vec<u16>, String> {
+        let s = self.section()?;
+        if !s.len().is_multiple_of(2) {
+            return Err("section length".into());
+        }
+        Ok(s.chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect())
+    }
+
+    fn u64s(&mut self) -> Result<Vec<u64>, String> {
+        let s = self.section()?;
+        if !s.len().is_multiple_of(8) {
+            return Err("section length".into());
+        }
+        let mut w = [0u8; 8];
+        Ok(s.chunks_exact(8)
+            .map(|c| {
+                w.copy_from_slice(c);
+                u64::from_le_bytes(w)
+            })
             .collect())
     }
 
@@ -193,8 +264,10 @@ pub fn from_bytes(b: &[u8], key: &str) -> Result<Loaded, String> {
             special,
         },
         pairs: r.u32s()?,
-        vocab: r.u32s()?,
+        vocab: r.vocab()?,
         byte_ids: r.u32s()?,
+        grid: r.u16s()?,
+        grid_values: r.u64s()?,
     };
     if r.at != body_len {
         return Err("trailing data".into());

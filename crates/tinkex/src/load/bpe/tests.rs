@@ -394,9 +394,10 @@ fn stored_form_reads_back_identically_and_rejects_damage() {
     // Another format version or tinkex version, or facts that do not fit the id space (a holes
     // bitmap of the wrong length), with a valid checksum: still refused. The first edit changes
     // nothing: the control that a resealed file is otherwise accepted.
+    let version = format!("\"version\":{}", super::stored::VERSION).into_bytes();
     for (from, to) in [
         (&b"\"holes\":null"[..], &b"\"holes\":null"[..]),
-        (b"\"version\":1", b"\"version\":9"),
+        (&version[..], b"\"version\":9"),
         (b"\"tinkex\":\"", b"\"tinkex\":\"9"),
         (b"\"holes\":null", b"\"holes\":[0]"),
     ] {
@@ -416,6 +417,49 @@ fn stored_form_reads_back_identically_and_rejects_damage() {
             "{:?}",
             String::from_utf8_lossy(to)
         );
+    }
+}
+
+/// The vocabulary table and its `FOLDS` bits, token by token: every BPE-reachable token is found
+/// by its bytes (short, over 8 bytes, over 255) and not by its bytes with the last one changed;
+/// a piece equal to a token encodes as its merges do (the bit only skips them), or as itself
+/// under `ignore_merges`; and neither rule is vacuous: GPT-2 has a token its merges do not make
+/// (which must not have the bit), Llama-3 (`ignore_merges`) hundreds.
+#[test]
+fn every_token_is_found_and_encodes_alone_as_its_merges_do() {
+    for name in ["gpt2", "qwen3", "llama3_1", "deepseek_v3", "gpt_oss"] {
+        let p = pair(name);
+        let t = &p.fast.tables;
+        let ignore = p.fast.shape.ignore_merges;
+        let (mut found, mut long, mut not_folding) = (0, 0, 0);
+        let (mut alone, mut merged) = (Vec::new(), Vec::new());
+        for slot in t.vocab.iter().filter(|s| s.meta != 0) {
+            let id = slot.id();
+            let w = t.token(id);
+            assert_eq!(t.lookup(w).map(|s| s.id()), Some(id), "{name}: {id}");
+            let mut near = w.to_vec();
+            if let Some(last) = near.last_mut() {
+                *last ^= 0x01;
+            }
+            assert_ne!(t.lookup(&near).map(|s| s.id()), Some(id), "{name}: {id}");
+            found += 1;
+            long += usize::from(w.len() > 8);
+            alone.clear();
+            t.encode_word(w, &mut alone);
+            merged.clear();
+            t.merge(w, &mut merged);
+            let want = if ignore { vec![id] } else { merged.clone() };
+            assert_eq!(alone, want, "{name}: {id} {w:?}");
+            if merged != [id] {
+                not_folding += 1;
+                assert!(ignore || !slot.folds(), "{name}: {id}");
+            }
+        }
+        assert!(found > 50_000 && long > 1000, "{name}: {found} {long}");
+        // (1 in GPT-2, 588 in Llama-3; none in the others.)
+        if matches!(name, "gpt2" | "llama3_1") {
+            assert!(not_folding > 0, "{name}");
+        }
     }
 }
 
