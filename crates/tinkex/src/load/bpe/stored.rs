@@ -68,8 +68,13 @@ fn section(out: &mut Vec<u8>, bytes: &[u8]) {
     out.resize(out.len().next_multiple_of(8), 0);
 }
 
+/// `v`'s records as bytes, each converted by `f`.
+fn le_bytes<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+    v.iter().flat_map(|&x| f(x)).collect()
+}
+
 fn u32s(v: &[u32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    le_bytes(v, u32::to_le_bytes)
 }
 
 fn bools(v: &[bool]) -> Vec<u8> {
@@ -108,33 +113,19 @@ pub fn to_bytes(
     section(&mut out, &bools(&t.tokens.special));
     section(&mut out, &bools(&engine.raw_spelling));
     section(&mut out, &u32s(&t.pairs));
-    let vocab: Vec<u8> = t
-        .vocab
-        .iter()
-        .flat_map(|s| {
+    section(
+        &mut out,
+        &le_bytes(&t.vocab, |s| {
             let mut b = [0u8; 16];
             b[..8].copy_from_slice(&s.key.to_le_bytes());
             b[8..12].copy_from_slice(&s.off.to_le_bytes());
             b[12..].copy_from_slice(&s.meta.to_le_bytes());
             b
-        })
-        .collect();
-    section(&mut out, &vocab);
+        }),
+    );
     section(&mut out, &u32s(&t.byte_ids));
-    section(
-        &mut out,
-        &t.grid
-            .iter()
-            .flat_map(|x| x.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    );
-    section(
-        &mut out,
-        &t.grid_values
-            .iter()
-            .flat_map(|x| x.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    );
+    section(&mut out, &le_bytes(&t.grid, u16::to_le_bytes));
+    section(&mut out, &le_bytes(&t.grid_values, u64::to_le_bytes));
     let sum = checksum(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     Ok(out)
@@ -166,53 +157,34 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn u32s(&mut self) -> Result<Vec<u32>, String> {
+    /// A section of fixed-size records, each converted by `f`.
+    fn records<const N: usize, T>(&mut self, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>, String> {
         let s = self.section()?;
-        if !s.len().is_multiple_of(4) {
+        if !s.len().is_multiple_of(N) {
             return Err("section length".into());
         }
-        Ok(s.chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        let mut rec = [0u8; N];
+        Ok(s.chunks_exact(N)
+            .map(|c| {
+                rec.copy_from_slice(c);
+                f(rec)
+            })
             .collect())
+    }
+
+    fn u32s(&mut self) -> Result<Vec<u32>, String> {
+        self.records(u32::from_le_bytes)
     }
 
     fn vocab(&mut self) -> Result<Vec<VocabSlot>, String> {
-        let s = self.section()?;
-        if !s.len().is_multiple_of(16) {
-            return Err("section length".into());
-        }
-        let u32_at = |c: &[u8], i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
-        Ok(s.chunks_exact(16)
-            .map(|c| VocabSlot {
-                key: u64::from(u32_at(c, 0)) | u64::from(u32_at(c, 4)) << 32,
-                off: u32_at(c, 8),
-                meta: u32_at(c, 12),
-            })
-            .collect())
-    }
-
-    fn u16s(&mut self) -> Result<Vec<u16>, String> {
-        let s = self.section()?;
-        if !s.len().is_multiple_of(2) {
-            return Err("section length".into());
-        }
-        Ok(s.chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect())
-    }
-
-    fn u64s(&mut self) -> Result<Vec<u64>, String> {
-        let s = self.section()?;
-        if !s.len().is_multiple_of(8) {
-            return Err("section length".into());
-        }
-        let mut w = [0u8; 8];
-        Ok(s.chunks_exact(8)
-            .map(|c| {
-                w.copy_from_slice(c);
-                u64::from_le_bytes(w)
-            })
-            .collect())
+        self.records(|c: [u8; 16]| {
+            let [k0, k1, k2, k3, k4, k5, k6, k7, o0, o1, o2, o3, m0, m1, m2, m3] = c;
+            VocabSlot {
+                key: u64::from_le_bytes([k0, k1, k2, k3, k4, k5, k6, k7]),
+                off: u32::from_le_bytes([o0, o1, o2, o3]),
+                meta: u32::from_le_bytes([m0, m1, m2, m3]),
+            }
+        })
     }
 
     fn bools(&mut self) -> Result<Vec<bool>, String> {
@@ -266,8 +238,8 @@ pub fn from_bytes(b: &[u8], key: &str) -> Result<Loaded, String> {
         pairs: r.u32s()?,
         vocab: r.vocab()?,
         byte_ids: r.u32s()?,
-        grid: r.u16s()?,
-        grid_values: r.u64s()?,
+        grid: r.records(u16::from_le_bytes)?,
+        grid_values: r.records(u64::from_le_bytes)?,
     };
     if r.at != body_len {
         return Err("trailing data".into());
