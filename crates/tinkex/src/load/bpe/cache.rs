@@ -3,7 +3,8 @@
 //!
 //! - words of up to 16 bytes with up to 3 ids (nearly all of English): 64k open-addressing slots
 //!   of 32 bytes (2 MiB, a core's L2 on the benchmark machine; the lookup's memory read was a
-//!   quarter of encode time with 48-byte slots in a 3 MiB table), four probes, prefetched;
+//!   quarter of encode time with 48-byte slots in a 3 MiB table), four probes, prefetched; a
+//!   short ASCII word with more ids has a marker here pointing to the other tables;
 //! - up to 24 bytes with up to 9 ids: 64k two-way slots of 64 bytes (4 MiB; multilingual text
 //!   has ~30k such words in 2 MB, and a 16k direct-mapped table re-merged half of them on every
 //!   pass);
