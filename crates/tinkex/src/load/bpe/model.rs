@@ -213,15 +213,15 @@ impl Tables {
             if w.is_empty() {
                 continue;
             }
-            if let Some(other) = t.lookup(w) {
-                return Err(format!(
-                    "tokens {} and {id} have the same bytes",
-                    other.id()
-                ));
-            }
             let (key, h) = vocab_key(w);
             let mut s = h as usize & (vcap - 1);
             while t.vocab[s].meta != 0 {
+                if t.holds(&t.vocab[s], key, w) {
+                    return Err(format!(
+                        "tokens {} and {id} have the same bytes",
+                        t.vocab[s].id()
+                    ));
+                }
                 s = (s + 1) & (vcap - 1);
             }
             t.vocab[s] = VocabSlot {
@@ -306,7 +306,6 @@ impl Tables {
     #[inline]
     pub(crate) fn lookup(&self, w: &[u8]) -> Option<&VocabSlot> {
         let (key, h) = vocab_key(w);
-        let len = w.len().min(255);
         let mask = self.vocab.len() - 1;
         let mut s = h as usize & mask;
         loop {
@@ -314,11 +313,17 @@ impl Tables {
             if slot.meta == 0 {
                 return None;
             }
-            if slot.len() == len && slot.key == key && (w.len() <= 8 || self.rest_is(slot, w)) {
+            if self.holds(slot, key, w) {
                 return Some(slot);
             }
             s = (s + 1) & mask;
         }
+    }
+
+    /// Whether the occupied `slot` is the token whose bytes are `w` (`key`: `w`'s first 8).
+    #[inline]
+    fn holds(&self, slot: &VocabSlot, key: u64, w: &[u8]) -> bool {
+        slot.len() == w.len().min(255) && slot.key == key && (w.len() <= 8 || self.rest_is(slot, w))
     }
 
     /// Whether the token of `slot` (whose first 8 bytes and capped length match `w`'s) is `w`.

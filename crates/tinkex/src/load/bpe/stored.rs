@@ -5,8 +5,8 @@
 //! header (JSON: format version, tinkex version, the store key, the source files' digest, the
 //! engine's [`Shape`] and the tokenizer's [`Info`]), then nine sections — each a `u64` byte
 //! length and the bytes, padded to 8 — holding the token offsets, token bytes, special flags,
-//! spelling flags, pair table, vocabulary table, byte ids, pair grid and grid values; last a 64-bit checksum of all that
-//! precedes it. A file that is short, long, of another version or key, fails the checksum or
+//! spelling flags, pair table, vocabulary table, byte ids, pair grid and grid values; last a
+//! 64-bit checksum of all that precedes it. A file that is short, long, of another version or key, fails the checksum or
 //! builds tables that [`super::model::Tables::validate`] rejects is not used.
 
 use serde::{Deserialize, Serialize};
