@@ -32,7 +32,16 @@ pub(crate) struct Tables {
     pub grid: Vec<u16>,
     /// `(rank << 32 | merged)` of the grid's pairs.
     pub grid_values: Vec<u64>,
+    /// Characters of two or three UTF-8 bytes that a word's merges may start from as their token
+    /// instead of their bytes (see [`Tables::char_token`]), by page of 64 code points: 0, or 1 +
+    /// the page's block in `char_ids`. [`CHAR_PAGES`] long, or empty if no character folds.
+    pub char_pages: Vec<u16>,
+    /// Blocks of 64 ids, one per code point of a page ([`NONE`]: the character does not fold).
+    pub char_ids: Vec<u32>,
 }
+
+/// Pages of 64 code points below U+10000 (characters of up to three UTF-8 bytes).
+pub(crate) const CHAR_PAGES: usize = 0x10000 / 64;
 
 /// Side of the pair grid.
 pub(crate) const GRID: u32 = 512;
@@ -203,6 +212,8 @@ impl Tables {
             byte_ids: vec![NONE; 256],
             grid,
             grid_values,
+            char_pages: Vec::new(),
+            char_ids: Vec::new(),
         };
         if tokens.len() > ID_MASK as usize {
             return Err("vocabulary too large".into());
@@ -233,9 +244,11 @@ impl Tables {
         for b in 0..=255u8 {
             t.byte_ids[usize::from(b)] = t.lookup(&[b]).map_or(NONE, |s| s.id());
         }
+        // (Under `ignore_merges` too: a word that is not a token is merged as by any BPE.)
+        t.fold_chars(merges)?;
         // Which tokens a piece of their own bytes encodes to (see `FOLDS`); with the byte ids
-        // known, by running the merges of every token (~75 ms for Qwen3's 151k on one core, so
-        // spread over the cores; done once, when the stored form is made).
+        // and characters known, by running the merges of every token (~75 ms for Qwen3's 151k
+        // on one core, so spread over the cores; done once, when the stored form is made).
         let folds = if ignore_merges {
             vec![true; vcap]
         } else {
@@ -247,6 +260,154 @@ impl Tables {
             }
         }
         Ok(t)
+    }
+
+    /// Finds the characters whose bytes a word's merges may replace by their token from the start
+    /// (`char_pages`, `char_ids`). A character's bytes are merged among themselves at ranks
+    /// r₁…rₖ (replayed here as BPE would, alone); that is what happens inside any word if nothing
+    /// around the character can merge with one of its symbols first. Its neighbours end and
+    /// start at character boundaries: a symbol on the left ends in a byte below 0xC0, one on the
+    /// right starts with a byte that is not a continuation byte. So the character folds if every
+    /// step's rank is below the lowest rank at which such a neighbour merges with the symbols at
+    /// the character's edges at that step, and the finished token's own such ranks are above
+    /// every step's (merges around the character that BPE applies while the bytes assemble come
+    /// before any merge with the token, whether the token is there from the start or not).
+    /// Hugging Face's engine starts words from characters on the same argument.
+    fn fold_chars(&mut self, merges: &[(u32, u32, u32)]) -> Result<(), String> {
+        let n = self.len();
+        let (mut take_left, mut take_right) = (vec![u32::MAX; n], vec![u32::MAX; n]);
+        for (rank, &(a, b, _)) in merges.iter().enumerate() {
+            let rank = rank as u32;
+            let (ta, tb) = (self.token(a), self.token(b));
+            // Empty (unknown) tokens count as able to sit anywhere.
+            if tb.first().is_none_or(|&x| !(0x80..0xC0).contains(&x)) {
+                let r = take_right
+                    .get_mut(a as usize)
+                    .ok_or("merge id out of range")?;
+                *r = (*r).min(rank);
+            }
+            if ta.last().is_none_or(|&x| x < 0xC0) {
+                let l = take_left
+                    .get_mut(b as usize)
+                    .ok_or("merge id out of range")?;
+                *l = (*l).min(rank);
+            }
+        }
+        let mut folded = vec![NONE; 0x10000];
+        let mut any = false;
+        let mut sym = Vec::with_capacity(3);
+        for slot in self.vocab.iter().filter(|s| s.meta != 0) {
+            let id = slot.id();
+            let w = self.token(id);
+            let Some(c) = std::str::from_utf8(w)
+                .ok()
+                .filter(|s| (2..=3).contains(&s.len()) && s.chars().count() == 1)
+                .and_then(|s| s.chars().next())
+            else {
+                continue;
+            };
+            sym.clear();
+            sym.extend(w.iter().map(|&b| self.byte_ids[usize::from(b)]));
+            let mut highest = 0;
+            let assembled = loop {
+                if sym.len() == 1 {
+                    break sym[0] == id;
+                }
+                let (at, v) = (0..sym.len() - 1)
+                    .map(|i| (i, self.pair(sym[i], sym[i + 1])))
+                    .min_by_key(|&(i, v)| (v >> 32, i))
+                    .unwrap_or((0, u64::MAX));
+                let rank = (v >> 32) as u32;
+                let (first, last) = (sym[0] as usize, sym[sym.len() - 1] as usize);
+                if v == u64::MAX
+                    || take_left.get(first).is_none_or(|&r| rank >= r)
+                    || take_right.get(last).is_none_or(|&r| rank >= r)
+                {
+                    break false;
+                }
+                highest = highest.max(rank);
+                sym[at] = v as u32;
+                sym.remove(at + 1);
+            };
+            let after = |take: &[u32]| take.get(id as usize).is_some_and(|&r| r > highest);
+            if assembled && after(&take_left) && after(&take_right) {
+                folded[c as usize] = id;
+                any = true;
+            }
+        }
+        if any {
+            self.char_pages = vec![0; CHAR_PAGES];
+            for (page, ids) in folded.chunks_exact(64).enumerate() {
+                if ids.iter().any(|&id| id != NONE) {
+                    self.char_ids.extend_from_slice(ids);
+                    self.char_pages[page] = u16::try_from(self.char_ids.len() / 64)
+                        .map_err(|_| "too many character pages")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The token a word's merges may start from for the character of two or three bytes at
+    /// `w[i..]` (lead byte `w[i]` ≥ 0xC0), and its length; `None`: start from its bytes. Checks
+    /// what the proof in [`Tables::fold_chars`] assumes of the bytes around it, so any bytes
+    /// may be given (in a `str`, it always holds).
+    #[inline]
+    fn char_token(&self, w: &[u8], i: usize) -> Option<(u32, usize)> {
+        let cont = |k: usize| w.get(k).is_some_and(|&b| (0x80..0xC0).contains(&b));
+        let lead = u32::from(w[i]);
+        let (cp, len) = if lead < 0xE0 {
+            (((lead & 0x1F) << 6) | u32::from(*w.get(i + 1)? & 0x3F), 2)
+        } else if lead < 0xF0 {
+            let (b1, b2) = (*w.get(i + 1)?, *w.get(i + 2)?);
+            (
+                ((lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F),
+                3,
+            )
+        } else {
+            return None;
+        };
+        let well_formed = cont(i + 1)
+            && (len == 2 || cont(i + 2))
+            && cp >= if len == 2 { 0x80 } else { 0x800 }
+            && (i == 0 || w[i - 1] < 0xC0)
+            && !cont(i + len);
+        if !well_formed {
+            return None;
+        }
+        let page = usize::from(*self.char_pages.get((cp >> 6) as usize)?);
+        let id = *self
+            .char_ids
+            .get((page.checked_sub(1)? << 6) | (cp & 63) as usize)?;
+        (id != NONE).then_some((id, len))
+    }
+
+    /// Writes the symbols `w`'s merges start from into `sym` (at least `w.len()` long): each
+    /// byte's id, or a folding character's token for its bytes. Returns how many.
+    #[inline]
+    fn start(&self, w: &[u8], sym: &mut [u32]) -> usize {
+        if self.char_pages.is_empty() || w.is_ascii() {
+            for (s, &b) in sym.iter_mut().zip(w) {
+                *s = self.byte_ids[usize::from(b)];
+            }
+            return w.len();
+        }
+        let (mut i, mut n) = (0, 0);
+        while i < w.len() {
+            let b = w[i];
+            match (b >= 0xC0).then(|| self.char_token(w, i)).flatten() {
+                Some((id, len)) => {
+                    sym[n] = id;
+                    i += len;
+                }
+                None => {
+                    sym[n] = self.byte_ids[usize::from(b)];
+                    i += 1;
+                }
+            }
+            n += 1;
+        }
+        n
     }
 
     /// For each vocabulary slot, whether its token's merges end in that token alone.
@@ -401,6 +562,13 @@ impl Tables {
                 .iter()
                 .any(|&k| usize::from(k) > self.grid_values.len())
             || self.grid_values.iter().any(|&v| bad(v as u32))
+            || !(self.char_pages.is_empty() || self.char_pages.len() == CHAR_PAGES)
+            || !self.char_ids.len().is_multiple_of(64)
+            || self
+                .char_pages
+                .iter()
+                .any(|&k| usize::from(k) > self.char_ids.len() / 64)
+            || self.char_ids.iter().any(|&id| id != NONE && bad(id))
         {
             return Err("an id is out of range".into());
         }
@@ -425,23 +593,32 @@ impl Tables {
         // Arrays sized to the word: most pieces are short, and clearing 64 slots for each was a
         // visible part of a first-seen word's cost.
         if w.len() <= 16 {
-            self.merge_small::<16>(w, out);
+            let mut sym = [0u32; 16];
+            let n = self.start(w, &mut sym);
+            self.merge_small(sym, n, out);
         } else if w.len() <= 64 {
-            self.merge_small::<64>(w, out);
+            let mut sym = [0u32; 64];
+            let n = self.start(w, &mut sym);
+            self.merge_small(sym, n, out);
         } else {
-            self.merge_large(w, out);
+            let mut sym = vec![0u32; w.len()];
+            let n = self.start(w, &mut sym);
+            if n <= 64 {
+                // Characters folded: few enough symbols for the arrays.
+                let mut head = [0u32; 64];
+                head[..n].copy_from_slice(&sym[..n]);
+                self.merge_small(head, n, out);
+            } else {
+                sym.truncate(n);
+                self.merge_large(sym, out);
+            }
         }
     }
 
-    /// Merges `w` (at most `N` bytes) by repeatedly applying the lowest-ranked pair, leftmost
+    /// Merges the `n` symbols `sym[..n]` by repeatedly applying the lowest-ranked pair, leftmost
     /// first.
-    fn merge_small<const N: usize>(&self, w: &[u8], out: &mut Vec<u32>) {
-        let mut sym = [0u32; N];
+    fn merge_small<const N: usize>(&self, mut sym: [u32; N], n0: usize, out: &mut Vec<u32>) {
         let mut rank = [u64::MAX; N];
-        let n0 = w.len().min(N);
-        for (s, &b) in sym.iter_mut().zip(w) {
-            *s = self.byte_ids[usize::from(b)];
-        }
         for p in 0..n0.saturating_sub(1) {
             rank[p] = self.pair(sym[p], sym[p + 1]);
         }
@@ -481,9 +658,8 @@ impl Tables {
 
     /// Long pieces: a queue of candidate merges over a linked list of symbols (stale entries
     /// skipped), so a 100 kB run of one character costs `n log n`, not `n²`.
-    fn merge_large(&self, w: &[u8], out: &mut Vec<u32>) {
-        let n = w.len();
-        let mut sym: Vec<u32> = w.iter().map(|&b| self.byte_ids[usize::from(b)]).collect();
+    fn merge_large(&self, mut sym: Vec<u32>, out: &mut Vec<u32>) {
+        let n = sym.len();
         let mut next: Vec<usize> = (1..=n).collect();
         let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
         let mut alive = vec![true; n];

@@ -456,6 +456,14 @@ fn every_token_is_found_and_encodes_alone_as_its_merges_do() {
             }
         }
         assert!(found > 50_000 && long > 1000, "{name}: {found} {long}");
+        let chars = t
+            .char_ids
+            .iter()
+            .filter(|&&id| id != super::model::NONE)
+            .count();
+        // Words start from these characters' tokens (58 in GPT-2, 298 Llama-3, 590 gpt-oss,
+        // 1160 Qwen3, 3642 DeepSeek-V3; Hugging Face's engine holds them to the same rule).
+        assert!(chars > 50, "{name}: {chars} characters fold");
         // (1 in GPT-2, 588 in Llama-3; none in the others.)
         if matches!(name, "gpt2" | "llama3_1") {
             assert!(not_folding > 0, "{name}");
@@ -519,4 +527,92 @@ fn first_at_least_finds_the_first_byte_over_the_limit() {
         }
     }
     assert_eq!(super::first_at_least(b"abc", 4, 0x80), None);
+}
+
+/// Tables over the 256 bytes (id = byte) plus `extra` tokens (ids 256…, spelled as bytes) and
+/// `merges` `(left, right, merged)` in rank order.
+fn tiny_tables(extra: &[&[u8]], merges: &[(u32, u32, u32)]) -> super::model::Tables {
+    let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    tokens.extend(extra.iter().map(|t| t.to_vec()));
+    let n = tokens.len();
+    super::model::Tables::build(&tokens, vec![false; n], &vec![true; n], merges, false)
+        .expect("tables")
+}
+
+/// A word's merges start from a character's token only where the steal rules allow it: not
+/// when a neighbour takes one of the character's bytes first, nor when a neighbour merges with
+/// the finished token at a rank below its assembly's (another merge around it would then come
+/// out in another order); the results equal BPE from the bytes in each case.
+#[test]
+fn characters_fold_only_where_no_neighbour_can_take_a_byte_or_the_token() {
+    const E: u32 = 256; // é = C3 A9
+    let char_token = |t: &super::model::Tables| {
+        let mut ids = Vec::new();
+        t.merge("é".as_bytes(), &mut ids);
+        let page = usize::from(t.char_pages.get(0xE9 >> 6).copied().unwrap_or(0));
+        let folded = page
+            .checked_sub(1)
+            .map(|p| t.char_ids[p * 64 + (0xE9 & 63)]);
+        (ids, folded)
+    };
+    let encode = |t: &super::model::Tables, w: &str| {
+        let mut ids = Vec::new();
+        t.merge(w.as_bytes(), &mut ids);
+        ids
+    };
+    // Nothing around é merges with its bytes or with it: it folds.
+    let t = tiny_tables(&[b"\xC3\xA9"], &[(0xC3, 0xA9, E)]);
+    assert_eq!(char_token(&t), (vec![E], Some(E)));
+    assert_eq!(encode(&t, "xé"), [u32::from(b'x'), E]);
+
+    // x + C3 at rank 0, before é assembles at rank 1: "xé" is [xÃ, ©], so é must not fold.
+    let t = tiny_tables(
+        &[b"\xC3\xA9", b"x\xC3"],
+        &[(u32::from(b'x'), 0xC3, E + 1), (0xC3, 0xA9, E)],
+    );
+    assert_eq!(char_token(&t), (vec![E], None));
+    assert_eq!(encode(&t, "xé"), [E + 1, 0xA9]);
+
+    // x + é at rank 0, y + x at 1, é assembles at 2. From the bytes "yxé" is (y,x) then é:
+    // [yx, é]; starting from é, (x,é) would come first: [y, xé]. So é must not fold.
+    let (x, y) = (u32::from(b'x'), u32::from(b'y'));
+    let t = tiny_tables(
+        &[b"\xC3\xA9", b"x\xC3\xA9", b"yx"],
+        &[(x, E, E + 1), (y, x, E + 2), (0xC3, 0xA9, E)],
+    );
+    assert_eq!(char_token(&t), (vec![E], None));
+    assert_eq!(encode(&t, "yxé"), [E + 2, E]);
+    // Where nothing competes, é and x still merge.
+    assert_eq!(encode(&t, "xé"), [E + 1]);
+
+    // é's last byte with a lead byte after it (the next character's) is a steal from the right:
+    // "éé" is [C3, ©Ã, ©].
+    let t = tiny_tables(
+        &[b"\xC3\xA9", b"\xA9\xC3"],
+        &[(0xA9, 0xC3, E + 1), (0xC3, 0xA9, E)],
+    );
+    assert_eq!(char_token(&t), (vec![E], None));
+    assert_eq!(encode(&t, "éé"), [0xC3, E + 1, 0xA9]);
+    // With a continuation byte after it, it is not: no character starts with one, so é folds.
+    let t = tiny_tables(
+        &[b"\xC3\xA9", b"\xA9\x80"],
+        &[(0xA9, 0x80, E + 1), (0xC3, 0xA9, E)],
+    );
+    assert_eq!(char_token(&t), (vec![E], Some(E)));
+    let mut ids = Vec::new();
+    t.merge(b"\xC3\xA9\x80", &mut ids);
+    assert_eq!(
+        ids,
+        [0xC3, E + 1],
+        "bytes that are not text are merged from their bytes"
+    );
+    // The bytes of a word need not be text: after a lone lead byte, é is not started from.
+    let t2 = tiny_tables(
+        &[b"\xC3\xA9", b"\xE6\xC3"],
+        &[(0xE6, 0xC3, E + 1), (0xC3, 0xA9, E)],
+    );
+    assert_eq!(char_token(&t2).1, Some(E));
+    let mut ids = Vec::new();
+    t2.merge(b"\xE6\xC3\xA9", &mut ids);
+    assert_eq!(ids, [E + 1, 0xA9]);
 }
