@@ -22,6 +22,7 @@
 
 mod cache;
 mod classes;
+mod huge;
 mod model;
 mod split;
 pub mod stored;
