@@ -275,28 +275,42 @@ impl Tables {
     /// Hugging Face's engine starts words from characters on the same argument.
     fn fold_chars(&mut self, merges: &[(u32, u32, u32)]) -> Result<(), String> {
         let n = self.len();
+        // Each token's first and last byte, in one pass over the packed bytes (the merges then
+        // read two small arrays instead of the token table at random).
+        let edges: Vec<(u8, u8)> = (0..n as u32)
+            .map(|id| {
+                let t = self.token(id);
+                // Empty (unknown) tokens count as able to sit anywhere.
+                (
+                    t.first().copied().unwrap_or(0),
+                    t.last().copied().unwrap_or(0),
+                )
+            })
+            .collect();
         let (mut take_left, mut take_right) = (vec![u32::MAX; n], vec![u32::MAX; n]);
         for (rank, &(a, b, _)) in merges.iter().enumerate() {
             let rank = rank as u32;
-            let (ta, tb) = (self.token(a), self.token(b));
-            // Empty (unknown) tokens count as able to sit anywhere.
-            if tb.first().is_none_or(|&x| !(0x80..0xC0).contains(&x)) {
-                let r = take_right
-                    .get_mut(a as usize)
-                    .ok_or("merge id out of range")?;
-                *r = (*r).min(rank);
+            let (Some(&(_, a_last)), Some(&(b_first, _))) =
+                (edges.get(a as usize), edges.get(b as usize))
+            else {
+                return Err("merge id out of range".into());
+            };
+            if !(0x80..0xC0).contains(&b_first) {
+                take_right[a as usize] = take_right[a as usize].min(rank);
             }
-            if ta.last().is_none_or(|&x| x < 0xC0) {
-                let l = take_left
-                    .get_mut(b as usize)
-                    .ok_or("merge id out of range")?;
-                *l = (*l).min(rank);
+            if a_last < 0xC0 {
+                take_left[b as usize] = take_left[b as usize].min(rank);
             }
         }
         let mut folded = vec![NONE; 0x10000];
         let mut any = false;
         let mut sym = Vec::with_capacity(3);
-        for slot in self.vocab.iter().filter(|s| s.meta != 0) {
+        // Candidates from the slots alone (length, first byte a lead byte), read in order.
+        let candidates = self
+            .vocab
+            .iter()
+            .filter(|s| s.meta != 0 && (2..=3).contains(&s.len()) && s.key as u8 >= 0xC2);
+        for slot in candidates {
             let id = slot.id();
             let w = self.token(id);
             let Some(c) = std::str::from_utf8(w)
