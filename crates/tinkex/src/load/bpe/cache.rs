@@ -222,8 +222,8 @@ impl Probe {
 impl WordCache {
     fn new() -> Self {
         WordCache {
-            slots: super::huge::filled(SLOTS, Slot(Entry::EMPTY)).into_boxed_slice(),
-            long: super::huge::filled(LONG_SLOTS, LongSlot(Entry::EMPTY)).into_boxed_slice(),
+            slots: vec![Slot(Entry::EMPTY); SLOTS].into_boxed_slice(),
+            long: vec![LongSlot(Entry::EMPTY); LONG_SLOTS].into_boxed_slice(),
             big: std::iter::repeat_with(|| None).take(BIG_SLOTS).collect(),
         }
     }

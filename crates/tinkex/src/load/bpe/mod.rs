@@ -22,7 +22,6 @@
 
 mod cache;
 mod classes;
-mod huge;
 mod model;
 mod split;
 pub mod stored;

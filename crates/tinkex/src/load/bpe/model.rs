@@ -165,7 +165,7 @@ impl Tables {
             offsets.push(u32::try_from(bytes.len()).map_err(|_| "vocabulary too large")?);
         }
         let cap = (merges.len() * 4 / 3 + 1).next_power_of_two().max(16);
-        let mut pairs = super::huge::filled(cap * 4, NONE);
+        let mut pairs = vec![NONE; cap * 4];
         for (rank, &(a, b, merged)) in merges.iter().enumerate() {
             let mut s = pair_home(a, b, cap - 1);
             loop {
@@ -208,7 +208,7 @@ impl Tables {
                 special,
             },
             pairs,
-            vocab: super::huge::filled(vcap, VocabSlot::default()),
+            vocab: vec![VocabSlot::default(); vcap],
             byte_ids: vec![NONE; 256],
             grid,
             grid_values,

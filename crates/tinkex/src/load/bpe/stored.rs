@@ -167,13 +167,12 @@ impl<'a> Reader<'a> {
             return Err("section length".into());
         }
         let mut rec = [0u8; N];
-        Ok(super::huge::collect(
-            s.len() / N,
-            s.chunks_exact(N).map(|c| {
+        Ok(s.chunks_exact(N)
+            .map(|c| {
                 rec.copy_from_slice(c);
                 f(rec)
-            }),
-        ))
+            })
+            .collect())
     }
 
     fn u32s(&mut self) -> Result<Vec<u32>, String> {
