@@ -3,12 +3,12 @@
 //!
 //! Layout (integers little-endian): the magic `tinkex-bpe\n`, a `u32` header length and the
 //! header (JSON: format version, tinkex version, the store key, the source files' digest, the
-//! engine's [`Shape`] and the tokenizer's [`Info`]), then eleven sections — each a `u64` byte
+//! engine's [`Shape`] and the tokenizer's [`Info`]), then twelve sections — each a `u64` byte
 //! length and the bytes, padded to 8 — holding the token offsets, token bytes, special flags,
 //! spelling flags, pair table, vocabulary table, byte ids, pair grid, grid values, character
-//! pages and character ids; last a 64-bit checksum of all that precedes it. A file that is
-//! short, long, of another version or key, fails the checksum or builds tables that
-//! [`super::model::Tables::validate`] rejects is not used.
+//! pages, character ids and the vocabulary filter; last a 64-bit checksum of all that precedes
+//! it. A file that is short, long, of another version or key, fails the checksum or builds
+//! tables that [`super::model::Tables::validate`] rejects is not used.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,7 @@ use crate::load::TokenBytes;
 
 const MAGIC: &[u8] = b"tinkex-bpe\n";
 /// Bump when the layout, a hash function of [`super::model`] or the meaning of a field changes.
-pub(super) const VERSION: u32 = 3;
+pub(super) const VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -129,6 +129,7 @@ pub fn to_bytes(
     section(&mut out, &le_bytes(&t.grid_values, u64::to_le_bytes));
     section(&mut out, &le_bytes(&t.char_pages, u16::to_le_bytes));
     section(&mut out, &u32s(&t.char_ids));
+    section(&mut out, &le_bytes(&t.vocab_filter, u64::to_le_bytes));
     let sum = checksum(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     Ok(out)
@@ -245,6 +246,7 @@ pub fn from_bytes(b: &[u8], key: &str) -> Result<Loaded, String> {
         grid_values: r.records(u64::from_le_bytes)?,
         char_pages: r.records(u16::from_le_bytes)?,
         char_ids: r.u32s()?,
+        vocab_filter: r.records(u64::from_le_bytes)?,
     };
     if r.at != body_len {
         return Err("trailing data".into());
