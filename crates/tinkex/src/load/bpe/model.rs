@@ -330,9 +330,10 @@ impl Tables {
         for slot in candidates {
             let id = slot.id();
             let w = self.token(id);
+            // One character (the slot filter fixed its 2–3 bytes).
             let Some(c) = std::str::from_utf8(w)
                 .ok()
-                .filter(|s| (2..=3).contains(&s.len()) && s.chars().count() == 1)
+                .filter(|s| s.chars().count() == 1)
                 .and_then(|s| s.chars().next())
             else {
                 continue;
@@ -497,23 +498,28 @@ impl Tables {
     /// Whether [`Tables::vocab_filter`] lets a lookup of `w` go on to the table.
     #[cfg(test)]
     pub(crate) fn filter_passes(&self, w: &[u8]) -> bool {
-        let bit = filter_bit(vocab_key(w).1, self.vocab_filter.len());
-        self.vocab_filter[bit / 64] >> (bit % 64) & 1 != 0
+        self.may_hold(vocab_key(w).1)
+    }
+
+    /// Whether a token with vocabulary hash `h` may be in the table ([`Tables::vocab_filter`];
+    /// no filter: yes).
+    #[inline]
+    fn may_hold(&self, h: u64) -> bool {
+        let words = self.vocab_filter.len();
+        words == 0 || {
+            let bit = filter_bit(h, words);
+            self.vocab_filter
+                .get(bit / 64)
+                .is_some_and(|x| x >> (bit % 64) & 1 != 0)
+        }
     }
 
     /// The slot of the BPE-reachable token whose bytes are `w`.
     #[inline]
     pub(crate) fn lookup(&self, w: &[u8]) -> Option<&VocabSlot> {
         let (key, h) = vocab_key(w);
-        if !self.vocab_filter.is_empty() {
-            let bit = filter_bit(h, self.vocab_filter.len());
-            if self
-                .vocab_filter
-                .get(bit / 64)
-                .is_none_or(|x| x >> (bit % 64) & 1 == 0)
-            {
-                return None;
-            }
+        if !self.may_hold(h) {
+            return None;
         }
         let mask = self.vocab.len() - 1;
         let mut s = h as usize & mask;
