@@ -23,6 +23,7 @@
 mod cache;
 mod classes;
 mod model;
+mod pairs;
 mod split;
 pub mod stored;
 #[cfg(test)]

@@ -12,14 +12,15 @@ use std::collections::BinaryHeap;
 /// Empty slot marker.
 pub(crate) const NONE: u32 = u32::MAX;
 
+use super::pairs::PairTable;
 use crate::load::TokenBytes;
 
 /// The model tables.
 pub(crate) struct Tables {
     /// Every id's decoded bytes and whether it is special.
     pub tokens: TokenBytes,
-    /// Open addressing, 4 `u32` a slot: left, right, rank, merged id; left = [`NONE`] if empty.
-    pub pairs: Vec<u32>,
+    /// Pair → rank and merged id, packed 8 bytes a slot ([`PairTable`]).
+    pub pairs: PairTable,
     /// Open addressing over token bytes ([`VocabSlot`]s). Only ids whose bytes BPE can produce
     /// (model tokens written in the byte-level alphabet).
     pub vocab: Vec<VocabSlot>,
@@ -30,7 +31,7 @@ pub(crate) struct Tables {
     /// index into `grid_values`. 512 KiB, where the open-addressing table's 8 MiB had a cache
     /// miss for nearly every lookup of a first-seen word. Empty if it does not fit a `u16`.
     pub grid: Vec<u16>,
-    /// `(rank << 32 | merged)` of the grid's pairs.
+    /// [`PairTable::value`] of the grid's pairs.
     pub grid_values: Vec<u64>,
     /// Characters of two or three UTF-8 bytes that a word's merges may start from as their token
     /// instead of their bytes (see [`Tables::char_token`]), by page of 64 code points: 0, or 1 +
@@ -153,11 +154,6 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     mix(h)
 }
 
-#[inline]
-fn pair_home(a: u32, b: u32, mask: usize) -> usize {
-    mix(u64::from(a) << 32 | u64::from(b)) as usize & mask
-}
-
 impl Tables {
     /// Builds the tables. `tokens[id]` are the id's decoded bytes; `lookup[id]` says whether the
     /// id is reachable by BPE (goes in the byte → id table); `merges` in rank order, each
@@ -177,30 +173,13 @@ impl Tables {
             bytes.extend_from_slice(t);
             offsets.push(u32::try_from(bytes.len()).map_err(|_| "vocabulary too large")?);
         }
-        let cap = (merges.len() * 4 / 3 + 1).next_power_of_two().max(16);
-        let mut pairs = vec![NONE; cap * 4];
-        for (rank, &(a, b, merged)) in merges.iter().enumerate() {
-            let mut s = pair_home(a, b, cap - 1);
-            loop {
-                if pairs[s * 4] == NONE {
-                    pairs[s * 4..s * 4 + 4].copy_from_slice(&[a, b, rank as u32, merged]);
-                    break;
-                }
-                if pairs[s * 4] == a && pairs[s * 4 + 1] == b {
-                    return Err(format!("merge {a} {b} is listed twice"));
-                }
-                s = (s + 1) & (cap - 1);
-            }
-        }
+        let pairs = PairTable::build(tokens.len(), merges)?;
         let in_grid: Vec<(usize, u64)> = merges
             .iter()
             .enumerate()
             .filter(|(_, (a, b, _))| (a | b) < GRID)
             .map(|(rank, &(a, b, merged))| {
-                (
-                    (a * GRID + b) as usize,
-                    (rank as u64) << 32 | u64::from(merged),
-                )
+                ((a * GRID + b) as usize, pairs.value(rank as u64, merged))
             })
             .collect();
         let (grid, grid_values) = if in_grid.len() < usize::from(u16::MAX) {
@@ -347,9 +326,9 @@ impl Tables {
                 }
                 let (at, v) = (0..sym.len() - 1)
                     .map(|i| (i, self.pair(sym[i], sym[i + 1])))
-                    .min_by_key(|&(i, v)| (v >> 32, i))
+                    .min_by_key(|&(i, v)| (v, i))
                     .unwrap_or((0, u64::MAX));
-                let rank = (v >> 32) as u32;
+                let rank = self.pairs.rank(v) as u32;
                 let (first, last) = (sym[0] as usize, sym[sym.len() - 1] as usize);
                 if v == u64::MAX
                     || take_left.get(first).is_none_or(|&r| rank >= r)
@@ -358,7 +337,7 @@ impl Tables {
                     break false;
                 }
                 highest = highest.max(rank);
-                sym[at] = v as u32;
+                sym[at] = self.pairs.merged(v);
                 sym.remove(at + 1);
             };
             let after = |take: &[u32]| take.get(id as usize).is_some_and(|&r| r > highest);
@@ -551,7 +530,7 @@ impl Tables {
         self.tokens.bytes.get(from + 8..from + w.len()) == w.get(8..)
     }
 
-    /// `(rank << 32 | merged)` of the pair, or `u64::MAX`.
+    /// [`PairTable::value`] of the pair (ordered by rank), or `u64::MAX`.
     #[inline]
     fn pair(&self, a: u32, b: u32) -> u64 {
         if (a | b) < GRID {
@@ -566,22 +545,12 @@ impl Tables {
                 };
             }
         }
-        let mask = self.pairs.len() / 4 - 1;
-        let mut s = pair_home(a, b, mask);
-        loop {
-            let slot = &self.pairs[s * 4..s * 4 + 4];
-            if slot[0] == a && slot[1] == b {
-                return u64::from(slot[2]) << 32 | u64::from(slot[3]);
-            }
-            if slot[0] == NONE {
-                return u64::MAX;
-            }
-            s = (s + 1) & mask;
-        }
+        self.pairs.get(a, b)
     }
 
     /// Checks what [`Tables::build`] guarantees, for tables read back from disk: sizes,
-    /// offsets, every id in range, probe chains terminating.
+    /// offsets, every id in range, probe chains terminating (the pair table checks its own when
+    /// read back: [`PairTable::from_parts`]).
     pub(crate) fn validate(&self) -> Result<(), String> {
         let n = self.len() as u64;
         let ok_pow2 = |v: usize| v >= 16 && v.is_power_of_two();
@@ -593,21 +562,14 @@ impl Tables {
         {
             return Err("token offsets are not monotonic".into());
         }
-        if !ok_pow2(self.pairs.len() / 4)
-            || !self.pairs.len().is_multiple_of(4)
-            || !ok_pow2(self.vocab.len())
-        {
+        if !ok_pow2(self.vocab.len()) {
             return Err("table sizes are not powers of two".into());
         }
         let bad = |id: u32| u64::from(id) >= n;
         if self
-            .pairs
-            .chunks_exact(4)
-            .any(|s| s[0] != NONE && (bad(s[0]) || bad(s[1]) || bad(s[3])))
-            || self
-                .vocab
-                .iter()
-                .any(|s| s.meta != 0 && (bad(s.id()) || s.off as usize > t.bytes.len()))
+            .vocab
+            .iter()
+            .any(|s| s.meta != 0 && (bad(s.id()) || s.off as usize > t.bytes.len()))
             || self.byte_ids.len() != 256
             || self.byte_ids.iter().any(|&id| id != NONE && bad(id))
             || !(self.grid.is_empty() || self.grid.len() == (GRID * GRID) as usize)
@@ -615,7 +577,7 @@ impl Tables {
                 .grid
                 .iter()
                 .any(|&k| usize::from(k) > self.grid_values.len())
-            || self.grid_values.iter().any(|&v| bad(v as u32))
+            || self.grid_values.iter().any(|&v| bad(self.pairs.merged(v)))
             || !(self.char_pages.is_empty() || self.char_pages.len() == CHAR_PAGES)
             || !self.char_ids.len().is_multiple_of(64)
             || self
@@ -627,9 +589,7 @@ impl Tables {
         {
             return Err("an id is out of range".into());
         }
-        if !self.pairs.chunks_exact(4).any(|s| s[0] == NONE)
-            || !self.vocab.iter().any(|s| s.meta == 0)
-        {
+        if !self.vocab.iter().any(|s| s.meta == 0) {
             return Err("a table has no empty slot".into());
         }
         Ok(())
@@ -689,7 +649,7 @@ impl Tables {
             if best == u64::MAX {
                 break;
             }
-            sym[at] = best as u32;
+            sym[at] = self.pairs.merged(best);
             // Element-wise shifts: a word has a few symbols, and `copy_within`'s memmove calls
             // cost more than the moves.
             for k in at + 1..n - 1 {
@@ -732,7 +692,7 @@ impl Tables {
             if !alive[p] || q >= n || sym[p] != a || sym[q] != b {
                 continue;
             }
-            let merged = v as u32;
+            let merged = self.pairs.merged(v);
             sym[p] = merged;
             alive[q] = false;
             next[p] = next[q];

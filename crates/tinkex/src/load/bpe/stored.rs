@@ -3,9 +3,9 @@
 //!
 //! Layout (integers little-endian): the magic `tinkex-bpe\n`, a `u32` header length and the
 //! header (JSON: format version, tinkex version, the store key, the source files' digest, the
-//! engine's [`Shape`] and the tokenizer's [`Info`]), then twelve sections — each a `u64` byte
+//! engine's [`Shape`] and the tokenizer's [`Info`]), then thirteen sections — each a `u64` byte
 //! length and the bytes, padded to 8 — holding the token offsets, token bytes, special flags,
-//! spelling flags, pair table, vocabulary table, byte ids, pair grid, grid values, character
+//! spelling flags, pair table parameters, pair table slots, vocabulary table, byte ids, pair grid, grid values, character
 //! pages, character ids and the vocabulary filter; last a 64-bit checksum of all that precedes
 //! it. A file that is short, long, of another version or key, fails the checksum or builds
 //! tables that [`super::model::Tables::validate`] rejects is not used.
@@ -13,13 +13,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{Tables, VocabSlot};
+use super::pairs::PairTable;
 use super::{BpeEngine, Shape};
 use crate::load::hf::Info;
 use crate::load::TokenBytes;
 
 const MAGIC: &[u8] = b"tinkex-bpe\n";
 /// Bump when the layout, a hash function of [`super::model`] or the meaning of a field changes.
-pub(super) const VERSION: u32 = 4;
+pub(super) const VERSION: u32 = 5;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -100,7 +101,9 @@ pub fn to_bytes(
     })
     .map_err(|e| e.to_string())?;
     let t = &engine.tables;
-    let mut out = Vec::with_capacity(t.pairs.len() * 4 + t.tokens.bytes.len() * 2 + header.len());
+    let (pair_params, pair_slots) = t.pairs.parts();
+    let mut out =
+        Vec::with_capacity(pair_slots.len() * 8 + t.tokens.bytes.len() * 2 + header.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(
         &u32::try_from(header.len())
@@ -113,7 +116,8 @@ pub fn to_bytes(
     section(&mut out, &t.tokens.bytes);
     section(&mut out, &bools(&t.tokens.special));
     section(&mut out, &bools(&engine.raw_spelling));
-    section(&mut out, &u32s(&t.pairs));
+    section(&mut out, &pair_params.to_le_bytes());
+    section(&mut out, &le_bytes(pair_slots, u64::to_le_bytes));
     section(
         &mut out,
         &le_bytes(&t.vocab, |s| {
@@ -233,13 +237,22 @@ pub fn from_bytes(b: &[u8], key: &str) -> Result<Loaded, String> {
     let bytes = r.section()?.to_vec();
     let special = r.bools()?;
     let raw_spelling = r.bools()?;
+    let pair_params = r.records(u64::from_le_bytes)?;
+    let [pair_params] = pair_params[..] else {
+        return Err("pair table parameters".into());
+    };
+    let pairs = PairTable::from_parts(
+        pair_params,
+        r.records(u64::from_le_bytes)?,
+        offsets.len().saturating_sub(1),
+    )?;
     let tables = Tables {
         tokens: TokenBytes {
             bytes,
             offsets,
             special,
         },
-        pairs: r.u32s()?,
+        pairs,
         vocab: r.vocab()?,
         byte_ids: r.u32s()?,
         grid: r.records(u16::from_le_bytes)?,
