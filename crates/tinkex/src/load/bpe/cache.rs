@@ -308,7 +308,21 @@ impl WordCache {
     #[inline]
     pub(crate) fn get(&self, p: &Probe, w: &[u8]) -> Option<&[u32]> {
         match self.first(p) {
-            Found::Ids(ids) => Some(ids),
+            Found::Ids(ids, n) => ids.get(..n),
+            other => self.after_first(other, p, w),
+        }
+    }
+
+    /// The cached ids of `w` (probe `p`) when the first table's answer was `found`, not ids.
+    #[inline]
+    pub(crate) fn after_first<'c>(
+        &'c self,
+        found: Found<'c>,
+        p: &Probe,
+        w: &[u8],
+    ) -> Option<&'c [u32]> {
+        match found {
+            Found::Ids(ids, n) => ids.get(..n),
             Found::Elsewhere => self.get_long(w),
             // Not in the first table: an ASCII word with more ids would have left a marker.
             Found::Nothing if p.is_ascii() => None,
@@ -317,8 +331,8 @@ impl WordCache {
     }
 
     /// Where `p`'s word is: its ids in the first table, or which tables to ask next.
-    #[inline]
-    fn first(&self, p: &Probe) -> Found<'_> {
+    #[inline(always)]
+    pub(crate) fn first(&self, p: &Probe) -> Found<'_> {
         if p.len == 0 {
             // Too long for the first table (single bytes never get here).
             return Found::Elsewhere;
@@ -330,9 +344,9 @@ impl WordCache {
                 return Found::Nothing;
             }
             if slot.holds(&p.key, p.len) {
-                return match slot.ids() {
-                    Some(ids) => Found::Ids(ids),
-                    None => Found::Elsewhere,
+                return match slot.n {
+                    ELSEWHERE => Found::Elsewhere,
+                    n => Found::Ids(&slot.ids, usize::from(n)),
                 };
             }
             s = (s + 1) & (SLOTS - 1);
@@ -391,8 +405,10 @@ impl WordCache {
 }
 
 /// A first-table answer.
-enum Found<'c> {
-    Ids(&'c [u32]),
+pub(crate) enum Found<'c> {
+    /// The slot's id cells, of which the first `n` (at most [`MAX_IDS`]) are the word's: a
+    /// caller may copy all three and keep `n` (no length-dependent copy).
+    Ids(&'c [u32; MAX_IDS], usize),
     /// Not in the first table; if cached at all, in the second or third.
     Elsewhere,
     /// Not cached.

@@ -143,6 +143,9 @@ const _: fn() = || {
 /// memory: a lookup's load was a quarter of encode time, and now overlaps the work before it.
 const AHEAD: usize = 8;
 
+/// Ids a span block holds before it is appended to the output.
+const BLOCK: usize = 192;
+
 /// The word-cache side of [`BpeEngine::encode_plain`]: pieces in, ids out.
 struct Merger<'a, 't> {
     tables: &'a Tables,
@@ -212,6 +215,12 @@ impl<'t> split::Pieces<'t> for Merger<'_, 't> {
             *a = probe(s);
             self.cache.prefetch(a);
         }
+        // Ids of cached short words go to a block on the stack, three cells at a time whatever
+        // their count (no per-id capacity check, no length-dependent copy), and into `out` a
+        // block at a time: on warm English and code the pushes were a fifth of the own code's
+        // instructions (callgrind).
+        let mut block = [0u32; BLOCK];
+        let mut k = 0;
         for (i, s) in spans.iter().enumerate() {
             let p = ahead[i % AHEAD];
             if let Some(later) = spans.get(i + AHEAD) {
@@ -219,10 +228,40 @@ impl<'t> split::Pieces<'t> for Merger<'_, 't> {
                 self.cache.prefetch(&q);
                 ahead[i % AHEAD] = q;
             }
-            if let Some(w) = text.get(s.range()) {
-                self.emit(w, &p);
+            let Some(w) = text.get(s.range()) else {
+                continue;
+            };
+            if k > BLOCK - cache::MAX_IDS {
+                self.out.extend_from_slice(&block[..k]);
+                k = 0;
+            }
+            if let [b] = w {
+                block[k] = self.tables.byte_ids[usize::from(*b)];
+                k += 1;
+                continue;
+            }
+            match self.cache.first(&p) {
+                cache::Found::Ids(ids, n) => {
+                    if let Some(cells) = block.get_mut(k..k + cache::MAX_IDS) {
+                        cells.copy_from_slice(ids);
+                    }
+                    k += n;
+                }
+                found => {
+                    self.out.extend_from_slice(&block[..k]);
+                    k = 0;
+                    let out = &mut *self.out;
+                    if let Some(ids) = self.cache.after_first(found, &p, w) {
+                        out.extend_from_slice(ids);
+                    } else {
+                        let start = out.len();
+                        self.tables.encode_word(w, out);
+                        self.cache.put(&p, w, &out[start..]);
+                    }
+                }
             }
         }
+        self.out.extend_from_slice(&block[..k]);
     }
 }
 
