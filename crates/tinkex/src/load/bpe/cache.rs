@@ -8,7 +8,8 @@
 //! - up to 24 bytes with up to 9 ids: 64k two-way slots of 64 bytes (4 MiB; multilingual text
 //!   has ~30k such words in 2 MB, and a 16k direct-mapped table re-merged half of them on every
 //!   pass);
-//! - up to 256 bytes (Hugging Face's limit), any ids: 16k direct-mapped slots on the heap.
+//! - up to 256 bytes (Hugging Face's limit), any ids: 16k direct-mapped slots, the words' bytes
+//!   and ids in two rings (1 MiB each) that the newest words overwrite the oldest in.
 //!
 //! Lossy: a word whose slots are taken replaces the word in its home slot. Per thread so that
 //! encoding takes no lock.
@@ -83,7 +84,7 @@ const _: () = assert!(size_of::<Slot>() == 32 && size_of::<LongSlot>() == 64);
 pub(crate) struct WordCache {
     slots: Box<[Slot]>,
     long: Box<[LongSlot]>,
-    big: Box<[BigSlot]>,
+    big: BigTable,
 }
 
 /// Longest word cached at all (in the third table), in bytes; Hugging Face's limit too.
@@ -91,12 +92,118 @@ pub(crate) const MAX_BIG_WORD: usize = 256;
 const FIRST_BIG: usize = MAX_LONG_WORD + 1;
 const BIG_SLOTS: usize = 1 << 14;
 
-/// A third table for words of 25–[`MAX_BIG_WORD`] bytes (and shorter ones with more ids than a
-/// second-table slot holds), bytes and ids on the heap, one word per slot (direct-mapped). Such
-/// words are rare in English but common in multilingual text (runs of CJK or Thai, long Cyrillic
-/// words): uncached, each was merged again on every sight, its merge dozens of pair reads from a
-/// table far larger than the CPU cache (40% of a warm multilingual Llama-3 pass).
-type BigSlot = Option<(Box<[u8]>, Box<[u32]>)>;
+/// A third-table slot: where its word's bytes and ids are in the rings ([`Ring`]), and their
+/// lengths; length 0 = empty.
+#[derive(Clone, Copy, Default)]
+struct BigSlot {
+    bytes_at: u64,
+    ids_at: u64,
+    len: u16,
+    n: u16,
+}
+
+/// Bytes of third-table words a cache keeps (the oldest are overwritten).
+const BIG_BYTES: usize = 1 << 20;
+/// Ids of third-table words a cache keeps.
+const BIG_IDS: usize = 1 << 18;
+
+/// The third table's storage: records appended in turn, each contiguous (a record that would
+/// cross the end starts again at the beginning), addressed by their position in the stream of
+/// everything ever appended, so that a slot can tell when its record has been overwritten.
+/// It replaced a heap allocation per word: on a multilingual first pass the frees of replaced
+/// words filled glibc's fastbins, and consolidating them took ~70% of the pass's misses to DRAM
+/// (Qwen3 multilingual, callgrind under an 8 MiB last-level cache: 368k of 535k read misses).
+struct Ring<T> {
+    buf: Box<[T]>,
+    /// Stream position of the next record.
+    head: u64,
+}
+
+impl<T: Copy + Default> Ring<T> {
+    fn new(len: usize) -> Self {
+        Ring {
+            buf: vec![T::default(); len].into_boxed_slice(),
+            head: 0,
+        }
+    }
+
+    /// Appends `data`; its stream position (`None` if longer than the ring).
+    fn push(&mut self, data: &[T]) -> Option<u64> {
+        let cap = self.buf.len() as u64;
+        let mut at = self.head;
+        if (at % cap) as usize + data.len() > self.buf.len() {
+            at = at.next_multiple_of(cap);
+        }
+        let off = (at % cap) as usize;
+        self.buf
+            .get_mut(off..off + data.len())?
+            .copy_from_slice(data);
+        self.head = at + data.len() as u64;
+        Some(at)
+    }
+
+    /// The record of `len` at stream position `at`, if nothing has been written over it since:
+    /// a later write reaches its cells only once the stream has passed `at` by the ring's
+    /// length.
+    fn get(&self, at: u64, len: usize) -> Option<&[T]> {
+        let cap = self.buf.len() as u64;
+        if self.head.checked_sub(at)? > cap {
+            return None;
+        }
+        let off = (at % cap) as usize;
+        self.buf.get(off..off + len)
+    }
+}
+
+/// The third table for words of 25–[`MAX_BIG_WORD`] bytes (and shorter ones with more ids than
+/// a second-table slot holds), direct-mapped, bytes and ids in rings. Such words are rare in
+/// English but common in multilingual text (runs of CJK or Thai, long Cyrillic words):
+/// uncached, each was merged again on every sight, its merge dozens of pair reads from a table
+/// far larger than the CPU cache (40% of a warm multilingual Llama-3 pass).
+struct BigTable {
+    slots: Box<[BigSlot]>,
+    bytes: Ring<u8>,
+    ids: Ring<u32>,
+}
+
+impl BigTable {
+    fn new() -> Self {
+        BigTable {
+            slots: vec![BigSlot::default(); BIG_SLOTS].into_boxed_slice(),
+            bytes: Ring::new(BIG_BYTES),
+            ids: Ring::new(BIG_IDS),
+        }
+    }
+
+    #[inline]
+    fn get(&self, w: &[u8]) -> Option<&[u32]> {
+        let slot = self.slots.get(big_home(w))?;
+        if usize::from(slot.len) != w.len() || w.is_empty() {
+            return None;
+        }
+        if self.bytes.get(slot.bytes_at, w.len())? != w {
+            return None;
+        }
+        self.ids.get(slot.ids_at, usize::from(slot.n))
+    }
+
+    fn put(&mut self, w: &[u8], ids: &[u32]) {
+        let (Ok(len), Ok(n)) = (u16::try_from(w.len()), u16::try_from(ids.len())) else {
+            return;
+        };
+        let (Some(bytes_at), Some(ids_at)) = (self.bytes.push(w), self.ids.push(ids)) else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(big_home(w)) {
+            *slot = BigSlot {
+                bytes_at,
+                ids_at,
+                len,
+                n,
+            };
+        }
+    }
+}
 
 /// The slot of `w` in the third table: a hash of all its bytes.
 #[inline]
@@ -224,7 +331,7 @@ impl WordCache {
         WordCache {
             slots: vec![Slot(Entry::EMPTY); SLOTS].into_boxed_slice(),
             long: vec![LongSlot(Entry::EMPTY); LONG_SLOTS].into_boxed_slice(),
-            big: std::iter::repeat_with(|| None).take(BIG_SLOTS).collect(),
+            big: BigTable::new(),
         }
     }
 
@@ -255,8 +362,7 @@ impl WordCache {
 
     #[inline]
     fn get_big(&self, w: &[u8]) -> Option<&[u32]> {
-        let (k, ids) = self.big.get(big_home(w))?.as_ref()?;
-        (**k == *w).then_some(&**ids)
+        self.big.get(w)
     }
 
     /// Caches `ids` for `w` in the second table (up to [`MAX_LONG_WORD`] bytes and
@@ -269,9 +375,7 @@ impl WordCache {
             return;
         }
         if w.len() > MAX_LONG_WORD || ids.len() > MAX_LONG_IDS {
-            if let Some(slot) = self.big.get_mut(big_home(w)) {
-                *slot = Some((w.into(), ids.into()));
-            }
+            self.big.put(w, ids);
             return;
         }
         let (k, h) = long_key(w);
@@ -446,6 +550,36 @@ pub(crate) fn with_cache<R>(owner: u64, f: impl FnOnce(&mut WordCache) -> R) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ring returns each record until a later one is written over it, never a record
+    /// partly overwritten, and keeps records contiguous.
+    #[test]
+    fn ring_records_live_until_overwritten() {
+        let mut ring: Ring<u32> = Ring::new(16);
+        let mut kept: Vec<(u64, Vec<u32>)> = Vec::new();
+        let mut next = crate::testing::xorshift(0xB16_5107);
+        for round in 0..500u32 {
+            let len = (next() % 7) as usize;
+            let rec: Vec<u32> = (0..len as u32).map(|i| round * 8 + i).collect();
+            let at = ring.push(&rec).expect("fits");
+            assert!(at >= kept.last().map_or(0, |(a, r)| a + r.len() as u64));
+            kept.push((at, rec));
+            let mut live = 0;
+            for (at, rec) in &kept {
+                match ring.get(*at, rec.len()) {
+                    Some(got) => {
+                        assert_eq!(got, &rec[..], "round {round}");
+                        live += rec.len();
+                    }
+                    // Gone only once the stream has moved a ring's length past it.
+                    None => assert!(ring.head - at > 16),
+                }
+            }
+            assert!(live <= 16 + 6);
+        }
+        assert_eq!(ring.push(&[0; 17]), None);
+        assert_eq!(ring.get(ring.head + 1, 1), None);
+    }
 
     /// The key is the word's bytes zero-padded, for every length (the overlapping reads must
     /// neither drop nor repeat a byte), and the cache returns what was put under it.
