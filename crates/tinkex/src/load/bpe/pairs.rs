@@ -4,14 +4,16 @@
 //! cache miss, and under an 8 MiB last-level-cache model the 16-byte slots of the table this
 //! replaced (8 MiB for Llama-3's 280k merges) took 142k misses of a multilingual pass where
 //! Hugging Face's ~4.4 MiB perfect hash took 78k. Here a slot holds the pair's key *quotient*
-//! (the hash is a bijection on the key's bits, and the home slot's index is the rest of it),
-//! the slot's displacement from home, the rank and the merged id — half the bytes.
+//! (the hash is a bijection on the key's bits; its top bits are the home slot's index, the
+//! rest is stored), the slot's displacement from home, the rank and the merged id — half the
+//! bytes.
 //!
 //! Layout of a slot, high bits to low: quotient (`2·id_bits − cap_bits` bits), tag (8 bits:
 //! displacement + 1, so no full slot is 0), rank (`rank_bits`), merged id (`id_bits`). An empty
 //! slot is 0. Linear probing; a table whose bits do not fit 64, or whose probe runs would
 //! need a displacement over [`MAX_DISP`], is refused (the tokenizer then keeps Hugging Face's
-//! engine alone — no lineup tokenizer comes near: at most 61 bits, displacements in the tens).
+//! engine alone; every lineup tokenizer builds — the engine tests load them all — and the
+//! widest, gpt-oss, needs 61 bits).
 
 /// Largest displacement a tag records (tag = displacement + 1 ≤ 255).
 const MAX_DISP: u64 = 254;
