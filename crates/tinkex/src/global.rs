@@ -102,7 +102,6 @@ impl<T: ModelRef + ?Sized> ModelRef for &T {
 /// assert!(std::sync::Arc::ptr_eq(&a, &b));
 /// # Ok::<(), tinkex::Error>(())
 /// ```
-/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 pub fn get_or_load_tokenizer(id: &str) -> Result<Arc<Tokenizer>> {
     registry().get_or_load(id)
 }
@@ -118,7 +117,6 @@ pub fn get_or_load_tokenizer(id: &str) -> Result<Arc<Tokenizer>> {
 /// assert_eq!(get_tokenizer_id("Qwen/Qwen3-8B", Some("Qwen/Qwen3-8B:x"))?, "Qwen/Qwen3-8B");
 /// # Ok::<(), tinkex::Error>(())
 /// ```
-/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 pub fn get_tokenizer_id(model_name: &str, server_tokenizer_id: Option<&str>) -> Result<String> {
     Ok(match registry().resolve(model_name, server_tokenizer_id)? {
         Resolution::Registered { name } => name,

@@ -230,7 +230,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// let prompt = ModelInput::from_text("Question: 2+2=", &training)?;
 /// # Ok::<(), tinkex::Error>(())
 /// ```
-/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 #[derive(Debug)]
 pub struct TrainingClient {
     http: Arc<Http>,
@@ -353,7 +352,6 @@ impl ModelRef for TrainingClient {
 /// let ids = tinkex::tokenizer::encode("Hi", &sampler, Default::default())?;
 /// # Ok::<(), tinkex::Error>(())
 /// ```
-/// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
 #[derive(Debug)]
 pub struct SamplingClient {
     http: Arc<Http>,
