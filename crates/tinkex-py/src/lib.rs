@@ -12,9 +12,10 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
+use tinkex::chat::{Message, Renderer, RendererOptions, Role, ToolSpec, TrainOnWhat};
 
 /// The Python class name (in `tinkex._errors`) for `e`.
 fn error_class(e: &tinkex::Error) -> &'static str {
@@ -154,6 +155,167 @@ impl PyTokenizer {
     }
 }
 
+/// `value` (a JSON-able Python object: the cookbook's message dicts, tool specs) as `T`, through
+/// Python's `json` module and the library's serde forms of the cookbook's JSON.
+fn from_py<T: serde::de::DeserializeOwned>(value: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+    let py = value.py();
+    let text: String = py
+        .import("json")?
+        .call_method1("dumps", (value,))?
+        .extract()?;
+    serde_json::from_str(&text).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+}
+
+/// `value` as a Python object (dicts, lists, strings, numbers), through JSON.
+fn to_py_json<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAny>> {
+    let text = serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+}
+
+/// A name of the cookbook's as the library's enum (`"assistant"`, `"last_assistant_message"`).
+fn named<T: serde::de::DeserializeOwned>(name: &str, what: &str) -> PyResult<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .map_err(|_| PyValueError::new_err(format!("unknown {what} `{name}`")))
+}
+
+/// A chat format (tinker-cookbook's renderers): conversations as the cookbook's message dicts in,
+/// token ids (and loss weights) out, sampled replies parsed back. Get one with
+/// `tinkex.get_renderer(name, tokenizer)`. Thread-safe.
+#[pyclass(name = "Renderer", module = "tinkex", frozen)]
+struct PyRenderer {
+    inner: Arc<dyn Renderer>,
+}
+
+#[pymethods]
+impl PyRenderer {
+    /// The registry name (`"qwen3"`, …).
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// The prompt to sample the next message of `role` from (`prefill`: the reply's start).
+    #[pyo3(signature = (messages, role = "assistant", prefill = None))]
+    fn build_generation_prompt(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        role: &str,
+        prefill: Option<&str>,
+    ) -> PyResult<Vec<u32>> {
+        let messages: Vec<Message> = from_py(messages, "messages")?;
+        let role: Role = named(role, "role")?;
+        let r = &self.inner;
+        py.detach(|| {
+            r.generation_prompt(&messages, role, prefill)
+                .and_then(|p| p.to_ints())
+        })
+        .map_err(to_py)
+    }
+
+    /// The conversation's tokens and one loss weight per token (unshifted).
+    #[pyo3(signature = (messages, train_on_what = "last_assistant_message"))]
+    fn build_supervised_example(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        train_on_what: &str,
+    ) -> PyResult<(Vec<u32>, Vec<f32>)> {
+        let messages: Vec<Message> = from_py(messages, "messages")?;
+        let train_on: TrainOnWhat = named(train_on_what, "train_on_what")?;
+        let r = &self.inner;
+        py.detach(|| {
+            let (input, weights) = r.supervised_example(&messages, train_on)?;
+            Ok((input.to_ints()?, weights))
+        })
+        .map_err(to_py)
+    }
+
+    /// One example per trained turn for a format without the extension property, else one.
+    #[pyo3(signature = (messages, train_on_what = "last_assistant_message"))]
+    fn build_supervised_examples(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        train_on_what: &str,
+    ) -> PyResult<Vec<(Vec<u32>, Vec<f32>)>> {
+        let messages: Vec<Message> = from_py(messages, "messages")?;
+        let train_on: TrainOnWhat = named(train_on_what, "train_on_what")?;
+        let r = &self.inner;
+        py.detach(|| {
+            r.supervised_examples(&messages, train_on)?
+                .into_iter()
+                .map(|(input, weights)| Ok((input.to_ints()?, weights)))
+                .collect::<tinkex::Result<Vec<_>>>()
+        })
+        .map_err(to_py)
+    }
+
+    /// What stops sampling: token ids (most formats) or strings.
+    fn get_stop_sequences(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let stop = self.inner.stop_sequences().map_err(to_py)?;
+        to_py_json(py, &stop)
+    }
+
+    /// A sampled reply as a message dict (the cookbook's `message_to_jsonable`) and how it
+    /// ended (`"stop_sequence"`, `"eos"` or `"malformed"`).
+    fn parse_response(&self, py: Python<'_>, tokens: Vec<u32>) -> PyResult<(Py<PyAny>, String)> {
+        let r = &self.inner;
+        let (message, termination) = py.detach(|| r.parse_response(&tokens)).map_err(to_py)?;
+        Ok((to_py_json(py, &message)?, termination.as_str().to_owned()))
+    }
+
+    /// The messages to put before a conversation that may call `tools` (tool spec dicts).
+    #[pyo3(signature = (tools, system_prompt = ""))]
+    fn create_conversation_prefix_with_tools(
+        &self,
+        py: Python<'_>,
+        tools: &Bound<'_, PyAny>,
+        system_prompt: &str,
+    ) -> PyResult<Py<PyAny>> {
+        let tools: Vec<ToolSpec> = from_py(tools, "tools")?;
+        let messages = self
+            .inner
+            .tool_prefix(&tools, system_prompt)
+            .map_err(to_py)?;
+        to_py_json(py, &messages)
+    }
+
+    /// Whether each generation prompt of a conversation is a prefix of the next.
+    #[getter]
+    fn has_extension_property(&self) -> bool {
+        self.inner.has_extension_property()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<tinkex.Renderer {:?}>", self.inner.name())
+    }
+}
+
+/// The renderer called `name` (tinker-cookbook's `get_renderer`), rendering with `tokenizer`;
+/// `current_date` (`YYYY-MM-DD`) is the date gpt-oss's system prompt shows (default: today).
+#[pyfunction]
+#[pyo3(signature = (name, tokenizer, current_date = None))]
+fn get_renderer(
+    name: &str,
+    tokenizer: &PyTokenizer,
+    current_date: Option<&str>,
+) -> PyResult<PyRenderer> {
+    let mut options = RendererOptions::default();
+    if let Some(date) = current_date {
+        options = options.with_current_date(date).map_err(to_py)?;
+    }
+    let inner =
+        tinkex::chat::renderer_with(name, tokenizer.inner.clone(), &options).map_err(to_py)?;
+    Ok(PyRenderer { inner })
+}
+
+/// The renderer names the cookbook recommends for `model`, best first (may be empty).
+#[pyfunction]
+fn recommended_renderers(model: &str) -> Vec<&'static str> {
+    tinkex::chat::recommended_renderers(model).to_vec()
+}
+
 /// The tokenizer a Tinker model uses — a model name (`Qwen/Qwen3-8B`, with any `:suffix`), a
 /// tokenizer repo id or a local directory — loaded once per process and shared (the Rust
 /// library's cache; configured from the environment, e.g. `TINKEX_CACHE_DIR`, `HF_HUB_OFFLINE`).
@@ -174,6 +336,9 @@ fn get_tokenizer_id(model: &str) -> PyResult<String> {
 #[pymodule]
 fn _tinkex(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTokenizer>()?;
+    m.add_class::<PyRenderer>()?;
+    m.add_function(wrap_pyfunction!(get_renderer, m)?)?;
+    m.add_function(wrap_pyfunction!(recommended_renderers, m)?)?;
     m.add_function(wrap_pyfunction!(get_tokenizer, m)?)?;
     m.add_function(wrap_pyfunction!(get_tokenizer_id, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,4 +1,4 @@
-"""tinkex: tokenize text exactly as the Tinker models' tokenizers do (the same ids as
+r"""tinkex: tokenize text exactly as the Tinker models' tokenizers do (the same ids as
 ``transformers`` / ``tiktoken``), from a Rust core.
 
 >>> import tinkex
@@ -6,18 +6,34 @@
 >>> ids = tok.encode("Hello world", add_special_tokens=False)
 >>> tok.decode(ids)
 'Hello world'
+>>> renderer = tinkex.get_renderer(tinkex.recommended_renderers("Qwen/Qwen3-8B")[0], tok)
+>>> tokens, weights = renderer.build_supervised_example(
+...     [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}])
+>>> len(tokens) == len(weights), tok.decode([t for t, w in zip(tokens, weights) if w])
+(True, '<think>\n\n</think>\n\nHello!<|im_end|>')
 """
 
 from ._errors import TinkexError, TinkexLookupError, TinkexOSError, TinkexValueError
-from ._tinkex import Tokenizer, __version__, get_tokenizer, get_tokenizer_id
+from ._tinkex import (
+    Renderer,
+    Tokenizer,
+    __version__,
+    get_renderer,
+    get_tokenizer,
+    get_tokenizer_id,
+    recommended_renderers,
+)
 
 __all__ = [
+    "Renderer",
     "Tokenizer",
     "TinkexError",
     "TinkexLookupError",
     "TinkexOSError",
     "TinkexValueError",
     "__version__",
+    "get_renderer",
     "get_tokenizer",
     "get_tokenizer_id",
+    "recommended_renderers",
 ]

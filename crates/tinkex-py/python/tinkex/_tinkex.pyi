@@ -1,4 +1,7 @@
-from typing import Optional
+from typing import Any, Optional, Union
+
+Message = dict[str, Any]
+"""A message as tinker-cookbook's JSON: ``{"role": ..., "content": str | [parts], ...}``."""
 
 __version__: str
 
@@ -33,3 +36,38 @@ def get_tokenizer(name: str) -> Tokenizer:
 
 def get_tokenizer_id(model: str) -> str:
     """The tokenizer repo id (or path) that ``model`` uses, without loading it."""
+
+class Renderer:
+    """A chat format (tinker-cookbook's renderers); get one with :func:`get_renderer`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def has_extension_property(self) -> bool: ...
+    def build_generation_prompt(
+        self, messages: list[Message], role: str = "assistant", prefill: Optional[str] = None
+    ) -> list[int]: ...
+    def build_supervised_example(
+        self, messages: list[Message], train_on_what: str = "last_assistant_message"
+    ) -> tuple[list[int], list[float]]:
+        """Tokens and one loss weight per token. ``train_on_what``: the cookbook's
+        ``TrainOnWhat`` names (``"last_assistant_message"``, ``"all_assistant_messages"``,
+        ``"all_messages"``, ``"all_tokens"``, ``"all_user_and_system_messages"``,
+        ``"customized"``)."""
+    def build_supervised_examples(
+        self, messages: list[Message], train_on_what: str = "last_assistant_message"
+    ) -> list[tuple[list[int], list[float]]]: ...
+    def get_stop_sequences(self) -> Union[list[int], list[str]]: ...
+    def parse_response(self, tokens: list[int]) -> tuple[Message, str]:
+        """The reply as a message dict and how it ended: ``"stop_sequence"``, ``"eos"`` or
+        ``"malformed"``."""
+    def create_conversation_prefix_with_tools(
+        self, tools: list[dict[str, Any]], system_prompt: str = ""
+    ) -> list[Message]: ...
+
+def get_renderer(name: str, tokenizer: Tokenizer, current_date: Optional[str] = None) -> Renderer:
+    """The renderer called ``name`` (``TinkexLookupError`` names the known ones);
+    ``current_date`` (``YYYY-MM-DD``) is what gpt-oss's system prompt shows."""
+
+def recommended_renderers(model: str) -> list[str]:
+    """The renderer names tinker-cookbook recommends for ``model``, best first."""

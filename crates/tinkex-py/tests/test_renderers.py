@@ -1,0 +1,102 @@
+"""Renderers through the Python package against tinker-cookbook 0.6.1's output
+(crates/tinkex/tests/data/chat/render.jsonl.zst, see its PROVENANCE.md): the same pipeline the
+Rust data-driven test runs, with the cookbook's message dicts."""
+
+import json
+import pathlib
+
+import pytest
+import zstandard
+
+import tinkex
+
+CHAT = pathlib.Path(__file__).resolve().parents[2] / "tinkex" / "tests" / "data" / "chat"
+
+MODELS = {
+    "llama3_1": "meta-llama/Llama-3.1-8B",
+    "qwen3": "Qwen/Qwen3-8B",
+    "deepseek_v3_1": "deepseek-ai/DeepSeek-V3.1",
+    "gpt_oss": "openai/gpt-oss-20b",
+    "o200k_base_chat": "thinkingmachines/Inkling",
+}
+
+
+def rows():
+    raw = zstandard.ZstdDecompressor().stream_reader(open(CHAT / "render.jsonl.zst", "rb")).read()
+    return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+
+
+ROWS = rows()
+
+
+def pipeline(r, row):
+    """What the oracle generator ran, in its order, stopping at the first refusal."""
+    inp = row["input"]
+    msgs = []
+    if "tools" in inp:
+        msgs = r.create_conversation_prefix_with_tools(inp["tools"], inp.get("system_prompt") or "")
+    msgs = msgs + inp["messages"]
+    customized = any("trainable" in m for m in msgs)
+    modes = ["customized"] if customized else ["last_assistant_message", "all_assistant_messages"]
+    first = None
+    for mode in modes:
+        tokens, _ = r.build_supervised_example(msgs, mode)
+        first = tokens if first is None else first
+    prompt = r.build_generation_prompt(msgs[:-1])
+    if not customized and first[: len(prompt)] == prompt:
+        r.parse_response(first[len(prompt):])
+    return msgs
+
+
+@pytest.mark.parametrize("renderer", sorted({row["renderer"] for row in ROWS}))
+def test_renderer_equals_the_cookbook(renderer):
+    bad = []
+    checked = 0
+    for row in (x for x in ROWS if x["renderer"] == renderer):
+        tok = tinkex.get_tokenizer(MODELS[row["fixture"]])
+        r = tinkex.get_renderer(renderer, tok, current_date="2026-01-01")
+        case = row["case"]
+        if r.get_stop_sequences() != row["stop"]:
+            bad.append(f"#{case} stop {r.get_stop_sequences()} != {row['stop']}")
+        try:
+            msgs = pipeline(r, row)
+        except tinkex.TinkexError as e:
+            want = row.get("error")
+            if want is None or want.split(": ", 1)[-1] not in str(e):
+                bad.append(f"#{case} refused: {e}; cookbook: {want}")
+            continue
+        if "error" in row:
+            bad.append(f"#{case} rendered; the cookbook refused: {row['error']}")
+            continue
+        for mode, want in row["sft"].items():
+            tokens, weights = r.build_supervised_example(msgs, mode)
+            if (tokens, weights) != (want["tokens"], want["weights"]):
+                bad.append(f"#{case} sft {mode} differs")
+        if r.build_generation_prompt(msgs[:-1]) != row["prompt"]:
+            bad.append(f"#{case} prompt differs")
+        if "parsed" in row:
+            message, termination = r.parse_response(row["completion"])
+            if (message, termination) != (row["parsed"]["message"], row["parsed"]["termination"]):
+                bad.append(f"#{case} parsed {message!r} {termination}; want {row['parsed']}")
+        checked += 1
+    assert not bad, "\n".join(bad[:10])
+    assert checked > 10
+
+
+def test_names_and_errors():
+    tok = tinkex.get_tokenizer("Qwen/Qwen3-8B")
+    assert tinkex.recommended_renderers("Qwen/Qwen3-8B")[0] == "qwen3"
+    assert tinkex.recommended_renderers("no/such-model") == []
+    r = tinkex.get_renderer("qwen3", tok)
+    assert r.name == "qwen3" and "qwen3" in repr(r)
+    with pytest.raises(tinkex.TinkexLookupError) as e:
+        tinkex.get_renderer("qwen9000", tok)
+    assert "qwen3" in str(e.value)  # names the ones that exist
+    with pytest.raises(ValueError):
+        tinkex.get_renderer("gpt_oss_medium_reasoning", tok, current_date="yesterday")
+    with pytest.raises(ValueError):
+        r.build_supervised_example([{"role": "user", "content": "hi"}], "every_other_token")
+    with pytest.raises(ValueError):
+        r.build_generation_prompt([{"role": "user"}])  # no content
+    with pytest.raises(ValueError):
+        r.build_generation_prompt([{"role": "user", "content": "hi"}], role="narrator")
