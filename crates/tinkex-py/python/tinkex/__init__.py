@@ -22,6 +22,7 @@ from ._tinkex import (
     get_tokenizer,
     get_tokenizer_id,
     recommended_renderers,
+    render_batch,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "get_tokenizer",
     "get_tokenizer_id",
     "recommended_renderers",
+    "render_batch",
 ]

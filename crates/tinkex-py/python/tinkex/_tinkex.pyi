@@ -71,3 +71,16 @@ def get_renderer(name: str, tokenizer: Tokenizer, current_date: Optional[str] = 
 
 def recommended_renderers(model: str) -> list[str]:
     """The renderer names tinker-cookbook recommends for ``model``, best first."""
+
+def render_batch(
+    renderer_name: str,
+    model: str,
+    conversations: list[Union[list[Message], dict[str, Any]]],
+    train_on_what: str = "last_assistant_message",
+    current_date: Optional[str] = None,
+) -> dict[str, list[Any]]:
+    """Supervised examples of many conversations on every core, as columns
+    ``{"tokens": [[int]], "weights": [[float]]}`` (a Ray Data ``map_batches`` shape). Each
+    conversation is a list of message dicts or a dict with ``messages`` (and optionally
+    ``tools`` and ``system_prompt``). A conversation that cannot be rendered fails the call,
+    naming its index."""
