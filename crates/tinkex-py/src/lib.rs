@@ -139,6 +139,16 @@ impl PyTokenizer {
         self.inner.is_special(id)
     }
 
+    /// A streaming decoder: feed ids one at a time with ``step`` as they are sampled, get text
+    /// as soon as it is complete; the pieces and ``flush()`` join to exactly ``decode`` of all
+    /// the ids.
+    #[pyo3(signature = (skip_special_tokens = false))]
+    fn decode_stream(&self, skip_special_tokens: bool) -> PyDecodeStream {
+        PyDecodeStream {
+            cell: StreamCell::new(self.inner.clone(), |t| t.decode_stream(skip_special_tokens)),
+        }
+    }
+
     /// One past the largest id.
     #[getter]
     fn vocab_size(&self) -> u32 {
@@ -157,6 +167,41 @@ impl PyTokenizer {
             self.inner.name(),
             self.inner.vocab_size()
         )
+    }
+}
+
+type Stream<'a> = tinkex::stream::DecodeStream<'a>;
+
+self_cell::self_cell!(
+    /// A tokenizer and a stream that decodes with it.
+    struct StreamCell {
+        owner: Arc<tinkex::Tokenizer>,
+        #[covariant]
+        dependent: Stream,
+    }
+);
+
+/// An incremental decoder (``Tokenizer.decode_stream()``); one per sampled sequence.
+#[pyclass(name = "DecodeStream", module = "tinkex")]
+struct PyDecodeStream {
+    cell: StreamCell,
+}
+
+#[pymethods]
+impl PyDecodeStream {
+    /// Feeds one id; the text it completes, if any (``None`` while a character or a clean-up
+    /// decision is still open).
+    fn step(&mut self, id: u32) -> PyResult<Option<String>> {
+        self.cell
+            .with_dependent_mut(|_, s| s.step(id))
+            .map_err(to_py)
+    }
+
+    /// The text still held back (the end of the sequence).
+    fn flush(&mut self) -> PyResult<String> {
+        self.cell
+            .with_dependent_mut(|_, s| s.flush())
+            .map_err(to_py)
     }
 }
 
@@ -452,6 +497,7 @@ fn get_tokenizer_id(model: &str) -> PyResult<String> {
 fn _tinkex(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTokenizer>()?;
     m.add_class::<PyRenderer>()?;
+    m.add_class::<PyDecodeStream>()?;
     m.add_function(wrap_pyfunction!(get_renderer, m)?)?;
     m.add_function(wrap_pyfunction!(recommended_renderers, m)?)?;
     m.add_function(wrap_pyfunction!(render_batch, m)?)?;

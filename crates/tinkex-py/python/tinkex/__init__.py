@@ -15,6 +15,7 @@ r"""tinkex: tokenize text exactly as the Tinker models' tokenizers do (the same 
 
 from ._errors import TinkexError, TinkexLookupError, TinkexOSError, TinkexValueError
 from ._tinkex import (
+    DecodeStream,
     Renderer,
     Tokenizer,
     __version__,
@@ -26,6 +27,7 @@ from ._tinkex import (
 )
 
 __all__ = [
+    "DecodeStream",
     "Renderer",
     "Tokenizer",
     "TinkexError",

@@ -23,11 +23,20 @@ class Tokenizer:
     def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
         """The text of ``ids``; raises ``TinkexValueError`` for an id past the vocabulary."""
     def decode_batch(self, batch: list[list[int]], skip_special_tokens: bool = False) -> list[str]: ...
+    def decode_stream(self, skip_special_tokens: bool = False) -> "DecodeStream":
+        """An incremental decoder: ``step(id)`` returns text as soon as it is complete; the
+        pieces and ``flush()`` join to exactly ``decode`` of all the ids."""
     def count(self, text: str) -> int:
         """``len(encode(text, add_special_tokens=False))``, without building the list."""
     def id_to_token(self, id: int) -> Optional[str]: ...
     def token_to_id(self, token: str) -> Optional[int]: ...
     def is_special(self, id: int) -> bool: ...
+
+class DecodeStream:
+    """One sampled sequence's incremental decoder (``Tokenizer.decode_stream()``)."""
+
+    def step(self, id: int) -> Optional[str]: ...
+    def flush(self) -> str: ...
 
 def get_tokenizer(name: str) -> Tokenizer:
     """The tokenizer of a Tinker model name, tokenizer repo id or local directory, loaded once
