@@ -174,9 +174,7 @@ impl Merger<'_, '_> {
                 out.extend_from_slice(ids);
             }
         } else {
-            let start = out.len();
-            self.tables.encode_word(w, out);
-            cache.put(probe, w, &out[start..]);
+            merge_and_cache(self.tables, cache, out, w, probe);
         }
     }
 
@@ -188,6 +186,20 @@ impl Merger<'_, '_> {
         }
         (self.head, self.held) = (0, 0);
     }
+}
+
+/// Appends the ids BPE gives the uncached piece `w` (probe `p`) and caches them.
+#[inline]
+fn merge_and_cache(
+    tables: &Tables,
+    cache: &mut cache::WordCache,
+    out: &mut Vec<u32>,
+    w: &[u8],
+    p: &cache::Probe,
+) {
+    let start = out.len();
+    tables.encode_word(w, out);
+    cache.put(p, w, &out[start..]);
 }
 
 impl<'t> split::Pieces<'t> for Merger<'_, 't> {
@@ -254,9 +266,7 @@ impl<'t> split::Pieces<'t> for Merger<'_, 't> {
                     if let Some(ids) = self.cache.after_first(found, &p, w) {
                         out.extend_from_slice(ids);
                     } else {
-                        let start = out.len();
-                        self.tables.encode_word(w, out);
-                        self.cache.put(&p, w, &out[start..]);
+                        merge_and_cache(self.tables, self.cache, out, w, &p);
                     }
                 }
             }
