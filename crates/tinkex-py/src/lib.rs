@@ -1,5 +1,5 @@
-//! `tinkex` for Python: the Rust library's tokenizers behind a small Python API
-//! (`python/tinkex/__init__.py` re-exports it; `_tinkex.pyi` types it).
+//! `tinkex` for Python: the Rust library's tokenizers and chat renderers behind a small Python
+//! API (`python/tinkex/__init__.py` re-exports it; `_tinkex.pyi` types it).
 //!
 //! Loading goes through the library's process-wide cache (the same resolution and single-flight
 //! loading as `tinkex::tokenizer::get_or_load_tokenizer`), so each worker process of a data
@@ -228,6 +228,17 @@ fn named<T: serde::de::DeserializeOwned>(name: &str, what: &str) -> PyResult<T> 
         .map_err(|_| PyValueError::new_err(format!("unknown {what} `{name}`")))
 }
 
+/// The arguments of the supervised-example methods: the messages and the `TrainOnWhat` name.
+fn example_args(
+    messages: &Bound<'_, PyAny>,
+    train_on_what: &str,
+) -> PyResult<(Vec<Message>, TrainOnWhat)> {
+    Ok((
+        from_py(messages, "messages")?,
+        named(train_on_what, "train_on_what")?,
+    ))
+}
+
 /// A chat format (tinker-cookbook's renderers): conversations as the cookbook's message dicts in,
 /// token ids (and loss weights) out, sampled replies parsed back. Get one with
 /// `tinkex.get_renderer(name, tokenizer)`. Thread-safe.
@@ -271,8 +282,7 @@ impl PyRenderer {
         messages: &Bound<'_, PyAny>,
         train_on_what: &str,
     ) -> PyResult<(Vec<u32>, Vec<f32>)> {
-        let messages: Vec<Message> = from_py(messages, "messages")?;
-        let train_on: TrainOnWhat = named(train_on_what, "train_on_what")?;
+        let (messages, train_on) = example_args(messages, train_on_what)?;
         let r = &self.inner;
         py.detach(|| {
             let (input, weights) = r.supervised_example(&messages, train_on)?;
@@ -289,8 +299,7 @@ impl PyRenderer {
         messages: &Bound<'_, PyAny>,
         train_on_what: &str,
     ) -> PyResult<Vec<(Vec<u32>, Vec<f32>)>> {
-        let messages: Vec<Message> = from_py(messages, "messages")?;
-        let train_on: TrainOnWhat = named(train_on_what, "train_on_what")?;
+        let (messages, train_on) = example_args(messages, train_on_what)?;
         let r = &self.inner;
         py.detach(|| {
             r.supervised_examples(&messages, train_on)?
