@@ -1,9 +1,10 @@
-//! `render_batch`: many conversations in one call, on every core, as columns.
+//! `render_batch`: many conversations in one call, on every core, as columns or Tinker datums.
 
 use pyo3::prelude::*;
-use tinkex::chat::{Message, Renderer, RendererOptions, ToolSpec, TrainOnWhat};
+use pyo3::types::{PyDict, PyList, PyString};
+use tinkex::chat::{Datum, Message, Reduction, Renderer, RendererOptions, ToolSpec, TrainOnWhat};
 
-use crate::convert::named;
+use crate::convert::{invalid, json_text, named, to_py_json, Out};
 use crate::errors::{to_py, to_py_saying};
 
 /// One conversation of [`render_batch`]: its messages, or an object with them (and tools).
@@ -21,12 +22,18 @@ struct Record {
     system_prompt: Option<String>,
 }
 
-/// Each conversation of `value` (a Python sequence) as JSON text, by Python's `json` module.
+/// Each conversation of `value` (an iterable) as JSON text: a `str` as it is (a JSONL line),
+/// anything else through `tinkex._json.dumps`.
 fn conversation_texts(value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    let dumps = value.py().import("json")?.getattr("dumps")?;
+    if value.is_instance_of::<PyString>() {
+        return Err(invalid(
+            "conversations: expected a list of conversations, not a str".to_owned(),
+        ));
+    }
     value
-        .try_iter()?
-        .map(|c| dumps.call1((c?,))?.extract::<String>())
+        .try_iter()
+        .map_err(|_| invalid("conversations: expected a list of conversations".to_owned()))?
+        .map(|c| json_text(&c?))
         .collect()
 }
 
@@ -62,14 +69,45 @@ impl Conversation {
     }
 }
 
+/// What `render_batch` returns.
+enum Form {
+    /// `{"tokens", "weights"}` columns.
+    Columns(Out),
+    /// `{"datum"}`: the Tinker API's training datums (truncated, shifted).
+    Datum(Option<usize>, Reduction),
+}
+
+/// One conversation's result.
+enum Rendered {
+    Example(Vec<u32>, Vec<f32>),
+    Datum(Datum),
+}
+
 /// Supervised examples of many conversations at once, on every core, as columns:
-/// `{"tokens": [[int]], "weights": [[float]]}` — a Ray Data `map_batches` function's shape.
-/// Each conversation is a list of message dicts or a dict with `messages` (and optionally
-/// `tools`, `system_prompt`: the tool prefix is rendered first). The tokenizer of `model` is
-/// loaded once per process (the library's cache). A conversation the renderer refuses fails the
-/// call, naming its index.
+/// `{"tokens": [[int]], "weights": [[float]]}` — a Ray Data `map_batches` function's shape —
+/// or, with `form="datum"`, `{"datum": [dict]}`: the Tinker API's `Datum` of each (the
+/// cookbook's `datum_from_model_input_weights`: truncated to `max_length`, shifted, weights
+/// divided by their sum with `reduction="mean"`).
+///
+/// Each conversation is a list of message dicts, a dict with `messages` (and optionally
+/// `tools`, `system_prompt`: the tool prefix is rendered first), or either as JSON text (a JSONL
+/// line). The tokenizer of `model` is loaded once per process (the library's cache). A
+/// conversation the renderer refuses fails the call, naming its index.
 #[pyfunction]
-#[pyo3(signature = (renderer_name, model, conversations, train_on_what = "last_assistant_message", current_date = None))]
+#[pyo3(signature = (
+    renderer_name,
+    model,
+    conversations,
+    train_on_what = "last_assistant_message",
+    current_date = None,
+    *,
+    form = "columns",
+    max_length = None,
+    reduction = "none",
+    as_numpy = false,
+    train_on = None,
+))]
+#[allow(clippy::too_many_arguments)] // Python keyword arguments
 pub(crate) fn render_batch<'py>(
     py: Python<'py>,
     renderer_name: &str,
@@ -77,41 +115,108 @@ pub(crate) fn render_batch<'py>(
     conversations: &Bound<'py, PyAny>,
     train_on_what: &str,
     current_date: Option<&str>,
-) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    form: &str,
+    max_length: Option<usize>,
+    reduction: &str,
+    as_numpy: bool,
+    train_on: Option<&str>,
+) -> PyResult<Bound<'py, PyDict>> {
     use rayon::prelude::*;
-    let texts = conversation_texts(conversations)?;
+    // `train_on` is the name the batch entry point was first specified with.
+    let train_on_what = match train_on {
+        Some(name) if train_on_what != "last_assistant_message" && name != train_on_what => {
+            return Err(invalid(
+                "give train_on_what or train_on (the same argument), not both".to_owned(),
+            ))
+        }
+        Some(name) => name,
+        None => train_on_what,
+    };
     let train_on: TrainOnWhat = named(train_on_what, "train_on_what")?;
+    let form = match form {
+        "columns" if max_length.is_none() && reduction == "none" => {
+            Form::Columns(Out::new(as_numpy))
+        }
+        "columns" => {
+            return Err(invalid(
+                "max_length and reduction apply to form=\"datum\"".to_owned(),
+            ))
+        }
+        "datum" if as_numpy => {
+            return Err(invalid(
+                "as_numpy applies to form=\"columns\"; a datum is the Tinker API's JSON".to_owned(),
+            ))
+        }
+        "datum" if max_length.is_some_and(|n| n < 2) => {
+            return Err(invalid(format!(
+                "max_length {}: a datum needs at least 2 tokens",
+                max_length.unwrap_or_default()
+            )))
+        }
+        "datum" => Form::Datum(max_length, reduction.parse().map_err(to_py)?),
+        other => {
+            return Err(invalid(format!(
+                "unknown form `{other}`: expected \"columns\" or \"datum\""
+            )))
+        }
+    };
     let mut options = RendererOptions::default();
     if let Some(date) = current_date {
         options = options.with_current_date(date).map_err(to_py)?;
     }
-    let examples = py.detach(|| {
+    let texts = conversation_texts(conversations)?;
+    let rendered = py.detach(|| {
         let tok = tinkex::tokenizer::get_or_load_tokenizer(model).map_err(|e| (None, e))?;
         let r = tinkex::chat::renderer_with(renderer_name, tok, &options).map_err(|e| (None, e))?;
         texts
             .par_iter()
             .enumerate()
             .map(|(i, text)| {
-                let example = conversation(text)
-                    .and_then(|c| c.messages(&*r))
-                    .and_then(|m| {
-                        let (input, weights) = r.supervised_example(&m, train_on)?;
-                        Ok((input.to_ints()?, weights))
-                    });
-                example.map_err(|e| (Some(i), e))
+                let one = || -> tinkex::Result<Rendered> {
+                    let messages = conversation(text)?.messages(&*r)?;
+                    let (input, weights) = r.supervised_example(&messages, train_on)?;
+                    Ok(match form {
+                        Form::Columns(_) => Rendered::Example(input.to_ints()?, weights),
+                        Form::Datum(max_length, reduction) => {
+                            Rendered::Datum(Datum::new(&input, &weights, max_length, reduction)?)
+                        }
+                    })
+                };
+                one().map_err(|e| (Some(i), e))
             })
             .collect::<Result<Vec<_>, _>>()
     });
-    let examples = examples.map_err(|(at, e)| match at {
+    let rendered = rendered.map_err(|(at, e)| match at {
         Some(i) => {
             let message = format!("conversation {i}: {e}");
             to_py_saying(&e, message)
         }
         None => to_py(e),
     })?;
-    let (tokens, weights): (Vec<Vec<u32>>, Vec<Vec<f32>>) = examples.into_iter().unzip();
-    let out = pyo3::types::PyDict::new(py);
-    out.set_item("tokens", tokens)?;
-    out.set_item("weights", weights)?;
+    let out = PyDict::new(py);
+    match form {
+        Form::Columns(to) => {
+            let tokens = PyList::empty(py);
+            let weights = PyList::empty(py);
+            for r in rendered {
+                if let Rendered::Example(t, w) = r {
+                    tokens.append(to.tokens(py, t)?)?;
+                    weights.append(to.weights(py, w)?)?;
+                }
+            }
+            out.set_item("tokens", tokens)?;
+            out.set_item("weights", weights)?;
+        }
+        Form::Datum(..) => {
+            let datums: Vec<&Datum> = rendered
+                .iter()
+                .filter_map(|r| match r {
+                    Rendered::Datum(d) => Some(d),
+                    Rendered::Example(..) => None,
+                })
+                .collect();
+            out.set_item("datum", to_py_json(py, &datums)?)?;
+        }
+    }
     Ok(out)
 }

@@ -1,21 +1,45 @@
 //! Values across the boundary: the cookbook's JSON (messages, tool specs) through Python's
-//! `json` module and the library's serde forms, and the cookbook's names as the library's enums.
+//! `json` module and the library's serde forms, the cookbook's names as the library's enums,
+//! token ids in (lists, any iterable, numpy arrays) and out (lists or numpy arrays).
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyImportError, PyRuntimeError};
 use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyList, PyString};
+
+use crate::errors::to_py;
+
+/// A bad argument as `TinkexValueError`.
+pub(crate) fn invalid(message: String) -> PyErr {
+    to_py(tinkex::Error::InvalidInput(message))
+}
+
+/// `value` as JSON text (`tinkex._json.dumps`: numpy arrays and scalars as lists and numbers);
+/// a `str` is taken as JSON text already.
+pub(crate) fn json_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    value
+        .py()
+        .import("tinkex._json")?
+        .call_method1("dumps", (value,))?
+        .extract()
+}
 
 /// `value` (a JSON-able Python object: the cookbook's message dicts, tool specs) as `T`, through
-/// Python's `json` module and the library's serde forms of the cookbook's JSON.
+/// JSON and the library's serde forms of the cookbook's JSON.
 pub(crate) fn from_py<T: serde::de::DeserializeOwned>(
     value: &Bound<'_, PyAny>,
     what: &str,
 ) -> PyResult<T> {
-    let py = value.py();
-    let text: String = py
-        .import("json")?
-        .call_method1("dumps", (value,))?
-        .extract()?;
-    serde_json::from_str(&text).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+    if value.is_instance_of::<PyString>() {
+        // A str is a sequence too: never read "hello" as messages.
+        return Err(invalid(format!(
+            "{what}: expected a list or dict, not a str"
+        )));
+    }
+    let text = json_text(value)?;
+    serde_json::from_str(&text).map_err(|e| invalid(format!("{what}: {e}")))
 }
 
 /// `value` as a Python object (dicts, lists, strings, numbers), through JSON.
@@ -27,5 +51,111 @@ pub(crate) fn to_py_json<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyRe
 /// A name of the cookbook's as the library's enum (`"assistant"`, `"last_assistant_message"`).
 pub(crate) fn named<T: serde::de::DeserializeOwned>(name: &str, what: &str) -> PyResult<T> {
     serde_json::from_value(serde_json::Value::String(name.to_owned()))
-        .map_err(|_| PyValueError::new_err(format!("unknown {what} `{name}`")))
+        .map_err(|_| invalid(format!("unknown {what} `{name}`")))
+}
+
+/// Token ids from Python: a list or tuple of ints, any iterable of them, or a numpy array (read
+/// with its `tolist()`, at C speed). Anything else — a str, a negative or too large number, a
+/// float — is a `TinkexValueError` naming the position.
+pub(crate) fn ids(value: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+    if let Ok(list) = value.cast::<PyList>() {
+        if let Ok(v) = list.extract::<Vec<u32>>() {
+            return Ok(v);
+        }
+    }
+    if value.is_instance_of::<PyString>() {
+        return Err(invalid("token ids: expected ints, not a str".to_owned()));
+    }
+    let value = match value.getattr("tolist") {
+        Ok(tolist) if !value.is_instance_of::<PyList>() => tolist.call0()?,
+        _ => value.clone(),
+    };
+    let mut out = Vec::new();
+    for (i, item) in value
+        .try_iter()
+        .map_err(|_| invalid("token ids: expected a sequence of ints".to_owned()))?
+        .enumerate()
+    {
+        let item = item?;
+        match item.extract::<u32>() {
+            Ok(id) => out.push(id),
+            Err(_) => {
+                let shown = item.repr().map(|r| r.to_string()).unwrap_or_default();
+                return Err(invalid(format!(
+                    "token ids[{i}]: {shown} is not a token id (an int from 0 to 2**32-1)"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Lists of token ids (`decode_batch`): an iterable of what [`ids`] takes, or a 2-D array.
+pub(crate) fn id_lists(value: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u32>>> {
+    if value.is_instance_of::<PyString>() {
+        return Err(invalid(
+            "token id lists: expected lists of ints, not a str".to_owned(),
+        ));
+    }
+    let value = match value.getattr("tolist") {
+        Ok(tolist) if !value.is_instance_of::<PyList>() => tolist.call0()?,
+        _ => value.clone(),
+    };
+    value
+        .try_iter()
+        .map_err(|_| invalid("token id lists: expected a sequence of lists of ints".to_owned()))?
+        .map(|item| ids(&item?))
+        .collect()
+}
+
+/// How results come back: plain lists, or numpy arrays (`as_numpy=True`).
+#[derive(Clone, Copy)]
+pub(crate) enum Out {
+    Lists,
+    Numpy,
+}
+
+impl Out {
+    pub(crate) fn new(as_numpy: bool) -> Out {
+        if as_numpy {
+            Out::Numpy
+        } else {
+            Out::Lists
+        }
+    }
+
+    /// Token ids: a list of ints, or a numpy `int64` array (the dtype torch's embedding and the
+    /// Tinker API's `target_tokens` take).
+    pub(crate) fn tokens(self, py: Python<'_>, ids: Vec<u32>) -> PyResult<Py<PyAny>> {
+        match self {
+            Out::Lists => Ok(ids.into_pyobject(py)?.into_any().unbind()),
+            Out::Numpy => {
+                let bytes: Vec<u8> = ids
+                    .iter()
+                    .flat_map(|&id| i64::from(id).to_le_bytes())
+                    .collect();
+                numpy_array(py, &bytes, "<i8")
+            }
+        }
+    }
+
+    /// Loss weights: a list of floats, or a numpy `float32` array (the cookbook's dtype).
+    pub(crate) fn weights(self, py: Python<'_>, weights: Vec<f32>) -> PyResult<Py<PyAny>> {
+        match self {
+            Out::Lists => Ok(weights.into_pyobject(py)?.into_any().unbind()),
+            Out::Numpy => {
+                let bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
+                numpy_array(py, &bytes, "<f4")
+            }
+        }
+    }
+}
+
+/// A writable numpy array of `dtype` over a copy of `bytes`.
+fn numpy_array(py: Python<'_>, bytes: &[u8], dtype: &str) -> PyResult<Py<PyAny>> {
+    let numpy = py.import("numpy").map_err(|_| {
+        PyImportError::new_err("as_numpy=True needs numpy: pip install numpy (or leave it False)")
+    })?;
+    let buffer = PyByteArray::new(py, bytes);
+    Ok(numpy.call_method1("frombuffer", (buffer, dtype))?.unbind())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use tinkex::chat::{Message, Renderer, RendererOptions, Role, ToolSpec, TrainOnWhat};
 
-use crate::convert::{from_py, named, to_py_json};
+use crate::convert::{from_py, ids, named, to_py_json, Out};
 use crate::errors::to_py;
 use crate::tokenizer::PyTokenizer;
 
@@ -37,58 +37,73 @@ impl PyRenderer {
     }
 
     /// The prompt to sample the next message of `role` from (`prefill`: the reply's start).
-    #[pyo3(signature = (messages, role = "assistant", prefill = None))]
+    #[pyo3(signature = (messages, role = "assistant", prefill = None, *, as_numpy = false))]
     fn build_generation_prompt(
         &self,
         py: Python<'_>,
         messages: &Bound<'_, PyAny>,
         role: &str,
         prefill: Option<&str>,
-    ) -> PyResult<Vec<u32>> {
+        as_numpy: bool,
+    ) -> PyResult<Py<PyAny>> {
         let messages: Vec<Message> = from_py(messages, "messages")?;
         let role: Role = named(role, "role")?;
         let r = &self.inner;
-        py.detach(|| {
-            r.generation_prompt(&messages, role, prefill)
-                .and_then(|p| p.to_ints())
-        })
-        .map_err(to_py)
+        let tokens = py
+            .detach(|| {
+                r.generation_prompt(&messages, role, prefill)
+                    .and_then(|p| p.to_ints())
+            })
+            .map_err(to_py)?;
+        Out::new(as_numpy).tokens(py, tokens)
     }
 
-    /// The conversation's tokens and one loss weight per token (unshifted).
-    #[pyo3(signature = (messages, train_on_what = "last_assistant_message"))]
+    /// The conversation's tokens and one loss weight per token (unshifted); lists, or numpy
+    /// `int64` / `float32` arrays with `as_numpy`.
+    #[pyo3(signature = (messages, train_on_what = "last_assistant_message", *, as_numpy = false))]
     fn build_supervised_example(
         &self,
         py: Python<'_>,
         messages: &Bound<'_, PyAny>,
         train_on_what: &str,
-    ) -> PyResult<(Vec<u32>, Vec<f32>)> {
+        as_numpy: bool,
+    ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
         let (messages, train_on) = example_args(messages, train_on_what)?;
         let r = &self.inner;
-        py.detach(|| {
-            let (input, weights) = r.supervised_example(&messages, train_on)?;
-            Ok((input.to_ints()?, weights))
-        })
-        .map_err(to_py)
+        let (tokens, weights) = py
+            .detach(|| {
+                let (input, weights) = r.supervised_example(&messages, train_on)?;
+                Ok((input.to_ints()?, weights))
+            })
+            .map_err(to_py)?;
+        let out = Out::new(as_numpy);
+        Ok((out.tokens(py, tokens)?, out.weights(py, weights)?))
     }
 
     /// One example per trained turn for a format without the extension property, else one.
-    #[pyo3(signature = (messages, train_on_what = "last_assistant_message"))]
+    #[pyo3(signature = (messages, train_on_what = "last_assistant_message", *, as_numpy = false))]
     fn build_supervised_examples(
         &self,
         py: Python<'_>,
         messages: &Bound<'_, PyAny>,
         train_on_what: &str,
-    ) -> PyResult<Vec<(Vec<u32>, Vec<f32>)>> {
+        as_numpy: bool,
+    ) -> PyResult<Vec<(Py<PyAny>, Py<PyAny>)>> {
         let (messages, train_on) = example_args(messages, train_on_what)?;
         let r = &self.inner;
-        py.detach(|| {
-            r.supervised_examples(&messages, train_on)?
-                .into_iter()
-                .map(|(input, weights)| Ok((input.to_ints()?, weights)))
-                .collect::<tinkex::Result<Vec<_>>>()
-        })
-        .map_err(to_py)
+        let examples = py
+            .detach(|| {
+                r.supervised_examples(&messages, train_on)?
+                    .into_iter()
+                    .map(|(input, weights)| Ok((input.to_ints()?, weights)))
+                    .collect::<tinkex::Result<Vec<_>>>()
+            })
+            .map_err(to_py)?;
+        let out = Out::new(as_numpy);
+        examples
+            .into_iter()
+            .map(|(t, w)| Ok((out.tokens(py, t)?, out.weights(py, w)?)))
+            .collect()
     }
 
     /// What stops sampling: token ids (most formats) or strings.
@@ -99,7 +114,11 @@ impl PyRenderer {
 
     /// A sampled reply as a message dict (the cookbook's `message_to_jsonable`) and how it
     /// ended (`"stop_sequence"`, `"eos"` or `"malformed"`).
-    fn parse_response(&self, py: Python<'_>, tokens: Vec<u32>) -> PyResult<(Py<PyAny>, String)> {
+    fn parse_response(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = ids)] tokens: Vec<u32>,
+    ) -> PyResult<(Py<PyAny>, String)> {
         let r = &self.inner;
         let (message, termination) = py.detach(|| r.parse_response(&tokens)).map_err(to_py)?;
         Ok((to_py_json(py, &message)?, termination.as_str().to_owned()))

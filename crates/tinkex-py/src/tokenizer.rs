@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
+use crate::convert::{id_lists, ids, Out};
 use crate::errors::to_py;
 
 /// A tokenizer: encodes text to exactly the ids Python's `transformers` (or `tiktoken`) gives for
@@ -17,29 +18,48 @@ pub(crate) struct PyTokenizer {
 #[pymethods]
 impl PyTokenizer {
     /// The ids of `text`; with `add_special_tokens` the tokenizer's BOS/EOS where it adds them.
-    #[pyo3(signature = (text, add_special_tokens = true))]
-    fn encode(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<Vec<u32>> {
+    /// A list, or a numpy `int64` array with `as_numpy`.
+    #[pyo3(signature = (text, add_special_tokens = true, *, as_numpy = false))]
+    fn encode(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        add_special_tokens: bool,
+        as_numpy: bool,
+    ) -> PyResult<Py<PyAny>> {
         let t = &self.inner;
-        py.detach(|| t.encode(text, add_special_tokens))
-            .map_err(to_py)
+        let ids = py
+            .detach(|| t.encode(text, add_special_tokens))
+            .map_err(to_py)?;
+        Out::new(as_numpy).tokens(py, ids)
     }
 
     /// `encode` of each text, on every core; the same ids, in order.
-    #[pyo3(signature = (texts, add_special_tokens = true))]
+    #[pyo3(signature = (texts, add_special_tokens = true, *, as_numpy = false))]
     fn encode_batch(
         &self,
         py: Python<'_>,
         texts: Vec<String>,
         add_special_tokens: bool,
-    ) -> PyResult<Vec<Vec<u32>>> {
+        as_numpy: bool,
+    ) -> PyResult<Vec<Py<PyAny>>> {
         let t = &self.inner;
-        py.detach(|| t.encode_batch(&texts, add_special_tokens))
-            .map_err(to_py)
+        let batch = py
+            .detach(|| t.encode_batch(&texts, add_special_tokens))
+            .map_err(to_py)?;
+        let out = Out::new(as_numpy);
+        batch.into_iter().map(|ids| out.tokens(py, ids)).collect()
     }
 
     /// The tokens' text (bytes that are not UTF-8 as U+FFFD, as Hugging Face decodes).
+    /// `ids`: a list or any iterable of ints, or a numpy array.
     #[pyo3(signature = (ids, skip_special_tokens = false))]
-    fn decode(&self, py: Python<'_>, ids: Vec<u32>, skip_special_tokens: bool) -> PyResult<String> {
+    fn decode(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = ids)] ids: Vec<u32>,
+        skip_special_tokens: bool,
+    ) -> PyResult<String> {
         let t = &self.inner;
         py.detach(|| t.decode(&ids, skip_special_tokens))
             .map_err(to_py)
@@ -50,7 +70,7 @@ impl PyTokenizer {
     fn decode_batch(
         &self,
         py: Python<'_>,
-        batch: Vec<Vec<u32>>,
+        #[pyo3(from_py_with = id_lists)] batch: Vec<Vec<u32>>,
         skip_special_tokens: bool,
     ) -> PyResult<Vec<String>> {
         let t = &self.inner;
