@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use tinkex::chat::{Datum, Message, Reduction, Renderer, RendererOptions, ToolSpec, TrainOnWhat};
 
-use crate::convert::{invalid, json_text, named, to_py_json, Out};
+use crate::convert::{from_json, invalid, json_text, named, to_py_json, GcPause, Out};
 use crate::errors::{to_py, to_py_saying};
 
 /// One conversation of [`render_batch`]: its messages, or an object with them (and tools).
@@ -22,28 +22,51 @@ struct Record {
     system_prompt: Option<String>,
 }
 
-/// Each conversation of `value` (an iterable) as JSON text: a `str` as it is (a JSONL line),
-/// anything else through `tinkex._json.dumps`.
-fn conversation_texts(value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+/// A conversation as given: JSON text (a JSONL line, or what Python objects that could not be
+/// read directly became), parsed on the worker threads; or already read from Python objects.
+enum Input {
+    Text(String),
+    Read(Conversation),
+}
+
+/// Each conversation of `value` (an iterable): a `str` is JSON text; a list (messages) or dict
+/// (a record) is read straight from the Python objects, or through JSON text when that fails
+/// (numpy arrays inside, or a mistake whose message the JSON reader gives).
+fn inputs(value: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> {
     if value.is_instance_of::<PyString>() {
         return Err(invalid(
             "conversations: expected a list of conversations, not a str".to_owned(),
         ));
     }
-    value
+    let iter = value
         .try_iter()
-        .map_err(|_| invalid("conversations: expected a list of conversations".to_owned()))?
-        .map(|c| json_text(&c?))
-        .collect()
+        .map_err(|_| invalid("conversations: expected a list of conversations".to_owned()))?;
+    iter.map(|c| {
+        let c = c?;
+        let read = if c.is_instance_of::<PyString>() {
+            None
+        } else if c.is_instance_of::<PyList>() {
+            pythonize::depythonize(&c).ok().map(Conversation::Messages)
+        } else if c.is_instance_of::<PyDict>() {
+            pythonize::depythonize(&c).ok().map(Conversation::Record)
+        } else {
+            None
+        };
+        Ok(match read {
+            Some(conversation) => Input::Read(conversation),
+            None => Input::Text(json_text(&c)?),
+        })
+    })
+    .collect()
 }
 
 /// A conversation's JSON text, read by its shape (an array: messages; an object: a record), so
 /// that a bad message is reported as such.
 fn conversation(text: &str) -> tinkex::Result<Conversation> {
     let read = if text.trim_start().starts_with('[') {
-        serde_json::from_str(text).map(Conversation::Messages)
+        from_json(text).map(Conversation::Messages)
     } else {
-        serde_json::from_str(text).map(Conversation::Record)
+        from_json(text).map(Conversation::Record)
     };
     read.map_err(|e| tinkex::Error::InvalidInput(e.to_string()))
 }
@@ -164,16 +187,20 @@ pub(crate) fn render_batch<'py>(
     if let Some(date) = current_date {
         options = options.with_current_date(date).map_err(to_py)?;
     }
-    let texts = conversation_texts(conversations)?;
+    let inputs = inputs(conversations)?;
     let rendered = py.detach(|| {
         let tok = tinkex::tokenizer::get_or_load_tokenizer(model).map_err(|e| (None, e))?;
         let r = tinkex::chat::renderer_with(renderer_name, tok, &options).map_err(|e| (None, e))?;
-        texts
-            .par_iter()
+        inputs
+            .into_par_iter()
             .enumerate()
-            .map(|(i, text)| {
+            .map(|(i, input)| {
                 let one = || -> tinkex::Result<Rendered> {
-                    let messages = conversation(text)?.messages(&*r)?;
+                    let conversation = match input {
+                        Input::Text(text) => conversation(&text)?,
+                        Input::Read(conversation) => conversation,
+                    };
+                    let messages = conversation.messages(&*r)?;
                     let (input, weights) = r.supervised_example(&messages, train_on)?;
                     Ok(match form {
                         Form::Columns(_) => Rendered::Example(input.to_ints()?, weights),
@@ -194,6 +221,7 @@ pub(crate) fn render_batch<'py>(
         None => to_py(e),
     })?;
     let out = PyDict::new(py);
+    let _gc = GcPause::new(py)?;
     match form {
         Form::Columns(to) => {
             let tokens = PyList::empty(py);
