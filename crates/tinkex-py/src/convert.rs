@@ -126,6 +126,15 @@ pub(crate) fn ids(value: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
     Ok(out)
 }
 
+/// One token id: an int from 0 to 2**32-1 (a numpy integer too); anything else is a
+/// `TinkexValueError`, as in a list of ids.
+pub(crate) fn one_id(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    value.extract::<u32>().map_err(|_| {
+        let shown = value.repr().map(|r| r.to_string()).unwrap_or_default();
+        invalid(format!("{shown} is not a token id (an int from 0 to 2**32-1)"))
+    })
+}
+
 /// Lists of token ids (`decode_batch`): an iterable of what [`ids`] takes, or a 2-D array.
 pub(crate) fn id_lists(value: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u32>>> {
     if value.is_instance_of::<PyString>() {

@@ -19,7 +19,7 @@ mod tokenizer;
 use pyo3::prelude::*;
 
 use batch::render_batch;
-use renderer::{get_renderer, recommended_renderers, PyRenderer};
+use renderer::{get_renderer, recommended_renderers, renderer_names, PyRenderer};
 use tokenizer::{get_tokenizer, get_tokenizer_id, PyDecodeStream, PyTokenizer};
 
 #[pymodule]
@@ -29,6 +29,7 @@ fn _tinkex(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDecodeStream>()?;
     m.add_function(wrap_pyfunction!(get_renderer, m)?)?;
     m.add_function(wrap_pyfunction!(recommended_renderers, m)?)?;
+    m.add_function(wrap_pyfunction!(renderer_names, m)?)?;
     m.add_function(wrap_pyfunction!(render_batch, m)?)?;
     m.add_function(wrap_pyfunction!(get_tokenizer, m)?)?;
     m.add_function(wrap_pyfunction!(get_tokenizer_id, m)?)?;

@@ -169,6 +169,14 @@ pub(crate) fn get_renderer(
     Ok(PyRenderer { inner })
 }
 
+/// Every renderer name `get_renderer` knows, sorted.
+#[pyfunction]
+pub(crate) fn renderer_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = tinkex::chat::renderer_names().collect();
+    names.sort_unstable();
+    names
+}
+
 /// The renderer names the cookbook recommends for `model`, best first (may be empty).
 #[pyfunction]
 pub(crate) fn recommended_renderers(model: &str) -> Vec<&'static str> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use crate::convert::{id_lists, ids, Out};
+use crate::convert::{id_lists, ids, one_id, Out};
 use crate::errors::to_py;
 
 /// A tokenizer: encodes text to exactly the ids Python's `transformers` (or `tiktoken`) gives for
@@ -85,7 +85,7 @@ impl PyTokenizer {
     }
 
     /// The token string of `id` (`None` if there is none).
-    fn id_to_token(&self, id: u32) -> Option<String> {
+    fn id_to_token(&self, #[pyo3(from_py_with = one_id)] id: u32) -> Option<String> {
         self.inner.id_to_token(id)
     }
 
@@ -95,7 +95,7 @@ impl PyTokenizer {
     }
 
     /// Whether `id` is a special token.
-    fn is_special(&self, id: u32) -> bool {
+    fn is_special(&self, #[pyo3(from_py_with = one_id)] id: u32) -> bool {
         self.inner.is_special(id)
     }
 
@@ -151,7 +151,7 @@ pub(crate) struct PyDecodeStream {
 impl PyDecodeStream {
     /// Feeds one id; the text it completes, if any (``None`` while a character or a clean-up
     /// decision is still open).
-    fn step(&mut self, id: u32) -> PyResult<Option<String>> {
+    fn step(&mut self, #[pyo3(from_py_with = one_id)] id: u32) -> PyResult<Option<String>> {
         self.cell
             .with_dependent_mut(|_, s| s.step(id))
             .map_err(to_py)

@@ -24,6 +24,7 @@ from ._tinkex import (
     get_tokenizer_id,
     recommended_renderers,
     render_batch,
+    renderer_names,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "get_tokenizer_id",
     "recommended_renderers",
     "render_batch",
+    "renderer_names",
 ]
