@@ -54,6 +54,24 @@ class Render:
         return pa.table(columns)
 
 
+def render_dataset(input, output, render_class, render_args, workers, batch_size):
+    """The pipeline: JSONL lines -> `render_class(*render_args)` on `workers` Ray actors, in
+    batches of `batch_size` lines -> Parquet files in `output`."""
+    # Reading and writing lines is light work: those tasks reserve no CPU of Ray's budget, so
+    # the workers (one CPU each) can hold every core without starving them (with 2 workers on
+    # 2 cores they otherwise wait for each other forever), and run one at a time (without a
+    # CPU to count, Ray would start a process for each: 16 on this 2-core machine).
+    ds = ray.data.read_text(input, drop_empty_lines=True, num_cpus=0, concurrency=1)
+    ds = ds.map_batches(
+        render_class,
+        fn_constructor_args=render_args,
+        batch_format="pyarrow",
+        batch_size=batch_size,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+    )
+    ds.write_parquet(output, ray_remote_args={"num_cpus": 0}, concurrency=1)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="Tinker model name (or tokenizer repo / directory)")
@@ -79,32 +97,25 @@ def main(argv=None) -> int:
             print("hint: pass --renderer NAME", file=sys.stderr)
             return 2
         renderer = names[0]
-    # Fail here, before starting Ray, on a name or model that cannot work.
-    tinkex.get_renderer(renderer, tinkex.get_tokenizer(args.model), args.current_date)
+    if args.max_length is not None and not args.datum:
+        p.error("--max-length applies to --datum")
+    # Fail here, before starting Ray, on a name, model or date that cannot work.
+    try:
+        tinkex.get_renderer(renderer, tinkex.get_tokenizer(args.model), args.current_date)
+    except tinkex.TinkexError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
     ray.init(include_dashboard=False, logging_level="WARNING")
     try:
-        # Reading and writing lines is light work: those tasks reserve no CPU of Ray's budget, so
-        # the workers (one CPU each) can hold every core without starving them (with 2 workers
-        # on 2 cores they otherwise wait for each other forever).
-        light = {"num_cpus": 0}
-        ds = ray.data.read_text(args.input, drop_empty_lines=True, ray_remote_args=light)
-        ds = ds.map_batches(
+        render_dataset(
+            args.input,
+            args.output,
             Render,
-            fn_constructor_args=(
-                renderer,
-                args.model,
-                args.train_on_what,
-                args.current_date,
-                args.datum,
-                args.max_length,
-                args.keep_input,
-            ),
-            batch_format="pyarrow",
-            batch_size=args.batch_size,
-            compute=ray.data.ActorPoolStrategy(size=args.workers),
+            (renderer, args.model, args.train_on_what, args.current_date, args.datum, args.max_length, args.keep_input),
+            args.workers,
+            args.batch_size,
         )
-        ds.write_parquet(args.output, ray_remote_args=light)
     finally:
         ray.shutdown()
     return 0

@@ -131,7 +131,9 @@ pub(crate) fn ids(value: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
 pub(crate) fn one_id(value: &Bound<'_, PyAny>) -> PyResult<u32> {
     value.extract::<u32>().map_err(|_| {
         let shown = value.repr().map(|r| r.to_string()).unwrap_or_default();
-        invalid(format!("{shown} is not a token id (an int from 0 to 2**32-1)"))
+        invalid(format!(
+            "{shown} is not a token id (an int from 0 to 2**32-1)"
+        ))
     })
 }
 

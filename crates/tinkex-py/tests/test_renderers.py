@@ -100,3 +100,95 @@ def test_names_and_errors():
         r.build_generation_prompt([{"role": "user"}])  # no content
     with pytest.raises(ValueError):
         r.build_generation_prompt([{"role": "user", "content": "hi"}], role="narrator")
+
+
+class ToolCallModel:
+    """Stands in for the cookbook's pydantic `ToolCall` (what `model_dump(mode="json")` gives)."""
+
+    def __init__(self, dumped):
+        self.dumped = dumped
+
+    def model_dump(self, mode="python"):
+        assert mode == "json"
+        return self.dumped
+
+
+def test_cookbook_tool_call_objects_and_train_on_what_enums_are_taken():
+    import enum
+
+    class TrainOnWhat(str, enum.Enum):  # the cookbook's is a StrEnum
+        ALL_ASSISTANT_MESSAGES = "all_assistant_messages"
+
+    row = next(
+        r for r in ROWS
+        if r["renderer"] == "qwen3" and "error" not in r and any("tool_calls" in m for m in r["input"]["messages"])
+    )
+    tok = tinkex.get_tokenizer(MODELS[row["fixture"]])
+    r = tinkex.get_renderer("qwen3", tok)
+    msgs = [
+        dict(m, tool_calls=[ToolCallModel(tc) for tc in m["tool_calls"]]) if "tool_calls" in m else m
+        for m in row["input"]["messages"]
+    ]
+    if "tools" in row["input"]:
+        msgs = r.create_conversation_prefix_with_tools(row["input"]["tools"], row["input"].get("system_prompt") or "") + msgs
+    tokens, weights = r.build_supervised_example(msgs, TrainOnWhat.ALL_ASSISTANT_MESSAGES)
+    assert tokens == row["sft"]["all_assistant_messages"]["tokens"]
+    assert weights == row["sft"]["all_assistant_messages"]["weights"]
+
+
+def extra_rows():
+    raw = zstandard.ZstdDecompressor().stream_reader(open(CHAT / "extra.jsonl.zst", "rb")).read()
+    # split on "\n" only: the conversations hold U+2028 and friends, which splitlines() splits on
+    return [json.loads(line) for line in raw.decode("utf-8").split("\n") if line.strip()]
+
+
+EXTRA = extra_rows()
+
+
+def cookbook_words(error):
+    """The cookbook's message without its exception class (`ValueError: ...`)."""
+    return error.split(": ", 1)[-1]
+
+
+@pytest.mark.parametrize("renderer", sorted({row["renderer"] for row in EXTRA}))
+def test_renderer_equals_the_cookbook_on_every_train_on_what(renderer):
+    """extra.jsonl: 150 conversations (corpus text, multi-call turns, trainable flags, …), every
+    TrainOnWhat with the cookbook's refusals, prompts with and without a prefill, parses."""
+    bad, checked = [], 0
+    for row in (x for x in EXTRA if x["renderer"] == renderer):
+        r = tinkex.get_renderer(renderer, tinkex.get_tokenizer(MODELS[row["fixture"]]), current_date="2026-01-01")
+        case = row["case"]
+        try:
+            msgs = pipeline(r, row)
+        except tinkex.TinkexError as e:
+            if "error" not in row or cookbook_words(row["error"]) not in str(e):
+                bad.append(f"#{case} refused: {e}; cookbook: {row.get('error')}")
+            continue
+        if "error" in row:
+            bad.append(f"#{case} rendered; the cookbook refused: {row['error']}")
+            continue
+        for mode, want in row["sft"].items():
+            try:
+                got = r.build_supervised_example(msgs, mode)
+            except tinkex.TinkexError as e:
+                if "error" not in want or cookbook_words(want["error"]) not in str(e):
+                    bad.append(f"#{case} {mode} refused: {e}; cookbook: {want.get('error')}")
+                continue
+            if got != (want.get("tokens"), want.get("weights")):
+                bad.append(f"#{case} sft {mode} differs (cookbook: {want.get('error', 'rendered')})")
+        if r.build_generation_prompt(msgs[:-1]) != row["prompt"]:
+            bad.append(f"#{case} prompt differs")
+        want = row["prefill_prompt"]
+        try:
+            if r.build_generation_prompt(msgs[:-1], prefill="Sure, ") != want:
+                bad.append(f"#{case} prefill prompt differs")
+        except tinkex.TinkexError as e:
+            if not isinstance(want, dict) or cookbook_words(want["error"]) not in str(e):
+                bad.append(f"#{case} prefill prompt refused: {e}")
+        if "parsed" in row:
+            message, termination = r.parse_response(row["completion"])
+            if (message, termination) != (row["parsed"]["message"], row["parsed"]["termination"]):
+                bad.append(f"#{case} parsed {message!r} {termination}; want {row['parsed']}")
+        checked += 1
+    assert not bad, "\n".join(bad[:10])
+    assert checked > 10

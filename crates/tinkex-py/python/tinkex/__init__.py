@@ -11,6 +11,14 @@ r"""tinkex: tokenize text exactly as the Tinker models' tokenizers do (the same 
 ...     [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}])
 >>> len(tokens) == len(weights), tok.decode([t for t, w in zip(tokens, weights) if w])
 (True, '<think>\n\n</think>\n\nHello!<|im_end|>')
+
+Many conversations at once, on every core (a Ray Data ``map_batches`` function's shape); a
+conversation may be a JSONL line:
+
+>>> cols = tinkex.render_batch("qwen3", "Qwen/Qwen3-8B",
+...     ['[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]'])
+>>> cols["tokens"] == [tokens], cols["weights"] == [weights]
+(True, True)
 """
 
 from ._errors import TinkexError, TinkexLookupError, TinkexOSError, TinkexValueError

@@ -1,4 +1,4 @@
-from typing import Any, Optional, Union
+from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 Message = dict[str, Any]
 """A message as tinker-cookbook's JSON: ``{"role": ..., "content": str | [parts], ...}``."""
@@ -12,17 +12,20 @@ class Tokenizer:
     def vocab_size(self) -> int: ...
     @property
     def name(self) -> str: ...
-    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        """The ids of ``text``.
+    def encode(self, text: str, add_special_tokens: bool = True, *, as_numpy: bool = False) -> Any:
+        """The ids of ``text``: a ``list[int]``, or with ``as_numpy`` a numpy ``int64`` array.
 
         >>> get_tokenizer("meta-llama/Llama-3.1-8B").encode("Hello")
         [128000, 9906]
         """
-    def encode_batch(self, texts: list[str], add_special_tokens: bool = True) -> list[list[int]]:
+    def encode_batch(
+        self, texts: Sequence[str], add_special_tokens: bool = True, *, as_numpy: bool = False
+    ) -> list[Any]:
         """``encode`` of each text, on every core."""
-    def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
-        """The text of ``ids``; raises ``TinkexValueError`` for an id past the vocabulary."""
-    def decode_batch(self, batch: list[list[int]], skip_special_tokens: bool = False) -> list[str]: ...
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
+        """The text of ``ids`` (a list, any iterable of ints, or a numpy array); raises
+        ``TinkexValueError`` for an id past the vocabulary or a value that is no id."""
+    def decode_batch(self, batch: Iterable[Iterable[int]], skip_special_tokens: bool = False) -> list[str]: ...
     def decode_stream(self, skip_special_tokens: bool = False) -> "DecodeStream":
         """An incremental decoder: ``step(id)`` returns text as soon as it is complete; the
         pieces and ``flush()`` join to exactly ``decode`` of all the ids."""
@@ -54,20 +57,28 @@ class Renderer:
     @property
     def has_extension_property(self) -> bool: ...
     def build_generation_prompt(
-        self, messages: list[Message], role: str = "assistant", prefill: Optional[str] = None
-    ) -> list[int]: ...
+        self,
+        messages: list[Message],
+        role: str = "assistant",
+        prefill: Optional[str] = None,
+        *,
+        as_numpy: bool = False,
+    ) -> Any:
+        """The prompt's ids: a ``list[int]`` (numpy ``int64`` array with ``as_numpy``)."""
     def build_supervised_example(
-        self, messages: list[Message], train_on_what: str = "last_assistant_message"
-    ) -> tuple[list[int], list[float]]:
-        """Tokens and one loss weight per token. ``train_on_what``: the cookbook's
+        self, messages: list[Message], train_on_what: str = "last_assistant_message", *, as_numpy: bool = False
+    ) -> tuple[Any, Any]:
+        """Tokens and one loss weight per token: ``(list[int], list[float])``, or numpy
+        ``int64`` / ``float32`` arrays with ``as_numpy``. ``train_on_what``: the cookbook's
         ``TrainOnWhat`` names (``"last_assistant_message"``, ``"all_assistant_messages"``,
         ``"all_messages"``, ``"all_tokens"``, ``"all_user_and_system_messages"``,
         ``"customized"``)."""
     def build_supervised_examples(
-        self, messages: list[Message], train_on_what: str = "last_assistant_message"
-    ) -> list[tuple[list[int], list[float]]]: ...
+        self, messages: list[Message], train_on_what: str = "last_assistant_message", *, as_numpy: bool = False
+    ) -> list[tuple[Any, Any]]:
+        """One example per trained turn where the format lacks the extension property."""
     def get_stop_sequences(self) -> Union[list[int], list[str]]: ...
-    def parse_response(self, tokens: list[int]) -> tuple[Message, str]:
+    def parse_response(self, tokens: Iterable[int]) -> tuple[Message, str]:
         """The reply as a message dict and how it ended: ``"stop_sequence"``, ``"eos"`` or
         ``"malformed"``."""
     def create_conversation_prefix_with_tools(
@@ -81,15 +92,31 @@ def get_renderer(name: str, tokenizer: Tokenizer, current_date: Optional[str] = 
 def recommended_renderers(model: str) -> list[str]:
     """The renderer names tinker-cookbook recommends for ``model``, best first."""
 
+def renderer_names() -> list[str]:
+    """Every renderer name :func:`get_renderer` knows, sorted."""
+
+Conversation = Union[list[Message], dict[str, Any], str]
+"""A list of message dicts, a dict with ``messages`` (and ``tools``, ``system_prompt``), or
+either as JSON text (a JSONL line)."""
+
 def render_batch(
     renderer_name: str,
     model: str,
-    conversations: list[Union[list[Message], dict[str, Any]]],
+    conversations: Iterable[Conversation],
     train_on_what: str = "last_assistant_message",
     current_date: Optional[str] = None,
+    *,
+    form: Literal["columns", "datum"] = "columns",
+    max_length: Optional[int] = None,
+    reduction: Literal["none", "mean"] = "none",
+    as_numpy: bool = False,
+    train_on: Optional[str] = None,
 ) -> dict[str, list[Any]]:
     """Supervised examples of many conversations on every core, as columns
-    ``{"tokens": [[int]], "weights": [[float]]}`` (a Ray Data ``map_batches`` shape). Each
-    conversation is a list of message dicts or a dict with ``messages`` (and optionally
-    ``tools`` and ``system_prompt``). A conversation that cannot be rendered fails the call,
-    naming its index."""
+    ``{"tokens": [[int]], "weights": [[float]]}`` (a Ray Data ``map_batches`` shape; numpy
+    ``int64`` / ``float32`` arrays with ``as_numpy``), or with ``form="datum"``
+    ``{"datum": [dict]}``: each the Tinker API's ``Datum`` (cookbook's
+    ``datum_from_model_input_weights``: truncated to ``max_length``, shifted, ``reduction="mean"``
+    divides the weights by their sum). ``train_on`` is another name for ``train_on_what``.
+    The tokenizer is loaded once per process; a conversation that cannot be rendered fails the
+    call, naming its index."""
