@@ -48,6 +48,17 @@ def pipeline(r, row):
     return msgs
 
 
+def check_prompt_and_parse(r, row, msgs, bad):
+    """The generation prompt of all messages but the last, and the parse of the completion."""
+    case = row["case"]
+    if r.build_generation_prompt(msgs[:-1]) != row["prompt"]:
+        bad.append(f"#{case} prompt differs")
+    if "parsed" in row:
+        message, termination = r.parse_response(row["completion"])
+        if (message, termination) != (row["parsed"]["message"], row["parsed"]["termination"]):
+            bad.append(f"#{case} parsed {message!r} {termination}; want {row['parsed']}")
+
+
 @pytest.mark.parametrize("renderer", sorted({row["renderer"] for row in ROWS}))
 def test_renderer_equals_the_cookbook(renderer):
     bad = []
@@ -72,12 +83,7 @@ def test_renderer_equals_the_cookbook(renderer):
             tokens, weights = r.build_supervised_example(msgs, mode)
             if (tokens, weights) != (want["tokens"], want["weights"]):
                 bad.append(f"#{case} sft {mode} differs")
-        if r.build_generation_prompt(msgs[:-1]) != row["prompt"]:
-            bad.append(f"#{case} prompt differs")
-        if "parsed" in row:
-            message, termination = r.parse_response(row["completion"])
-            if (message, termination) != (row["parsed"]["message"], row["parsed"]["termination"]):
-                bad.append(f"#{case} parsed {message!r} {termination}; want {row['parsed']}")
+        check_prompt_and_parse(r, row, msgs, bad)
         checked += 1
     assert not bad, "\n".join(bad[:10])
     assert checked > 10
@@ -176,8 +182,6 @@ def test_renderer_equals_the_cookbook_on_every_train_on_what(renderer):
                 continue
             if got != (want.get("tokens"), want.get("weights")):
                 bad.append(f"#{case} sft {mode} differs (cookbook: {want.get('error', 'rendered')})")
-        if r.build_generation_prompt(msgs[:-1]) != row["prompt"]:
-            bad.append(f"#{case} prompt differs")
         want = row["prefill_prompt"]
         try:
             if r.build_generation_prompt(msgs[:-1], prefill="Sure, ") != want:
@@ -185,10 +189,7 @@ def test_renderer_equals_the_cookbook_on_every_train_on_what(renderer):
         except tinkex.TinkexError as e:
             if not isinstance(want, dict) or cookbook_words(want["error"]) not in str(e):
                 bad.append(f"#{case} prefill prompt refused: {e}")
-        if "parsed" in row:
-            message, termination = r.parse_response(row["completion"])
-            if (message, termination) != (row["parsed"]["message"], row["parsed"]["termination"]):
-                bad.append(f"#{case} parsed {message!r} {termination}; want {row['parsed']}")
+        check_prompt_and_parse(r, row, msgs, bad)
         checked += 1
     assert not bad, "\n".join(bad[:10])
     assert checked > 10
