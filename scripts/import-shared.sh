@@ -9,8 +9,12 @@ bundled=crates/tinkex/bundled
 oracle=crates/tinkex/tests/data/parity
 # Bundled Hugging Face tokenizers (tokenizer.json + tokenizer_config.json), in `ls` order.
 lineup="deepseek_v3 deepseek_v3_1 gpt2 gpt_oss llama3_1 qwen3"
+# Test-only tokenizers (never bundled: issue #14 — the qwen3_5 fixture's merges are derived, and
+# both models resolve to their Hub repos), in `ls` order.
+test_only="deepseek_v4_1 qwen3_5"
+fixtures=crates/tinkex/tests/data/fixtures
 # Parity oracles the tests read, in `ls` order.
-oracles="deepseek_v3 deepseek_v3_1 gpt2 gpt_oss kimi_style llama3_1 o200k_base_chat qwen3"
+oracles="deepseek_v3 deepseek_v3_1 deepseek_v4_1 gpt2 gpt_oss kimi_style llama3_1 o200k_base_chat qwen3 qwen3_5"
 mkdir -p "$bundled" "$oracle"
 for name in $lineup; do
   src="$shared/fixtures/tokenizers/$name"
@@ -18,6 +22,13 @@ for name in $lineup; do
   zstd -q -f -19 --long=27 "$src/tokenizer.json" -o "$bundled/$name/tokenizer.json.zst"
   cp "$src/tokenizer_config.json" "$bundled/$name/tokenizer_config.json"
   chmod 644 "$bundled/$name/tokenizer_config.json"
+done
+for name in $test_only; do
+  src="$shared/fixtures/tokenizers/$name"
+  mkdir -p "$fixtures/$name"
+  zstd -q -f -19 --long=27 "$src/tokenizer.json" -o "$fixtures/$name/tokenizer.json.zst"
+  cp "$src/tokenizer_config.json" "$fixtures/$name/tokenizer_config.json"
+  chmod 644 "$fixtures/$name/tokenizer_config.json"
 done
 # Inkling's o200k_base_chat: no Hugging Face files, o200k_base's ranks + a special-token list.
 mkdir -p "$bundled/o200k_base_chat"
@@ -38,3 +49,8 @@ done
 files+=(fixtures/tiktoken/o200k_base.tiktoken fixtures/tokenizers/o200k_base_chat/special_tokens.json)
 for name in $oracles; do files+=("parity/$name.jsonl"); done
 ( cd "$shared" && sha256sum "${files[@]}" ) > "$bundled/SHA256SUMS.shared"
+files=()
+for name in $test_only; do
+  files+=("fixtures/tokenizers/$name/tokenizer.json" "fixtures/tokenizers/$name/tokenizer_config.json")
+done
+( cd "$shared" && sha256sum "${files[@]}" ) > "$fixtures/SHA256SUMS.shared"

@@ -58,6 +58,18 @@ parity! {
 
 /// Inkling's `o200k_base_chat` has no tokenizer files, so no directory form: it is loaded by the
 /// model names that resolve to it, offline with no Hugging Face cache, like the lineup above.
+// Today's families (issue #14): not bundled — their models resolve to their Hub repos — so held
+// to the oracle from the fixture directories (tests/data/fixtures).
+#[test]
+fn qwen3_5_from_dir() {
+    from_dir("qwen3_5")
+}
+
+#[test]
+fn deepseek_v4_1_from_dir() {
+    from_dir("deepseek_v4_1")
+}
+
 #[test]
 fn o200k_base_chat_from_model_names() {
     for model in [

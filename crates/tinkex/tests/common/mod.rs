@@ -92,7 +92,14 @@ pub fn fixture_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
             std::fs::copy(src.join(f), dir.join(f)).unwrap();
         }
     } else {
-        let src = manifest_dir().join("bundled").join(name);
+        // The lineup is bundled; the test-only tokenizers (tests/data/fixtures: never bundled,
+        // see its PROVENANCE.md) have the same two files.
+        let test_only = manifest_dir().join("tests/data/fixtures").join(name);
+        let src = if test_only.is_dir() {
+            test_only
+        } else {
+            manifest_dir().join("bundled").join(name)
+        };
         std::fs::write(
             dir.join("tokenizer.json"),
             unzstd(&src.join("tokenizer.json.zst")),
