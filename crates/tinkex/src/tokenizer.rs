@@ -488,7 +488,10 @@ impl Tokenizer {
     /// from tinkex's own (faster to load, slower on long inputs) after a few megabytes. Loading
     /// never waits for it and no result depends on it — both engines give the same ids — so call
     /// this only where full encoding speed from the first call matters more than start-up time (a
-    /// long-running worker, a benchmark). A no-op for other tokenizers.
+    /// long-running worker, a benchmark). A no-op for other tokenizers. Hugging Face's engine is
+    /// switched to only if it gives tinkex's ids on a probe text; where it does not (it cannot run
+    /// the Qwen3.5 tokenizer's split pattern in tokenizers 1.0.0-rc.3), tinkex's engine keeps
+    /// encoding and this still returns `Ok`.
     ///
     /// ```
     /// # let _ = tinkex::cache::TokenizerCache::set_global(tinkex::Config::default().with_offline(true));
@@ -500,7 +503,11 @@ impl Tokenizer {
     /// ```
     pub fn warm_up(&self) -> Result<()> {
         match &self.engine {
-            Engine::Hf(e) if e.fast.is_some() => e.pipeline.get().map(|_| ()),
+            Engine::Hf(e) if e.fast.is_some() => {
+                // Built (or refused) now; either way tinkex's engine encodes until it is ready.
+                let _ = e.pipeline.get();
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

@@ -70,6 +70,26 @@ fn deepseek_v4_1_from_dir() {
     from_dir("deepseek_v4_1")
 }
 
+/// With Hugging Face's engine built at once (what a tokenizer does after 4 MiB of input): it is
+/// switched to only where it gives tinkex's ids (tokenizers 1.0.0-rc.3 builds the Qwen3.5
+/// tokenizer, then fails every encode) — the oracle's ids either way.
+#[test]
+fn new_families_with_the_hf_engine_requested_at_once() {
+    for name in ["qwen3_5", "deepseek_v4_1", "qwen3"] {
+        let (_tmp, dir) = fixture_dir(name);
+        let config = common::config().with_hf_engine_after(Some(0));
+        let tok = tinkex::Tokenizer::from_path_with(&dir, &config).unwrap();
+        tok.warm_up().unwrap();
+        let bad = mismatches(name, &tok);
+        assert!(
+            bad.is_empty(),
+            "{name}: {} mismatches:\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+    }
+}
+
 #[test]
 fn o200k_base_chat_from_model_names() {
     for model in [

@@ -24,7 +24,7 @@ pub struct HfEngine {
     pub pipeline: Pipeline,
     /// tinkex's own byte-level BPE engine, when the tokenizer has its shape
     /// ([`super::bpe`]): used from the first call, without waiting for `pipeline`.
-    pub fast: Option<super::bpe::BpeEngine>,
+    pub fast: Option<std::sync::Arc<super::bpe::BpeEngine>>,
     /// What the tokenizer is besides its engines.
     pub info: Info,
 }
@@ -289,6 +289,41 @@ pub fn build_pipeline(canonical: &str, origin: &Path) -> Result<PipelineTokenize
         path: origin.join("tokenizer.json"),
         message: e.to_string(),
     })
+}
+
+/// Text that exercises every part of a split pattern: letters with combining marks, contractions,
+/// CJK, Indic and Arabic script, digit runs, punctuation, whitespace runs and line breaks.
+const PROBE: &str = "Hello, world! It's 2026-12-04: naïve café, e\u{301}te\u{301}, \
+    数字と漢字 한국어 العربية हिन्दी ภาษาไทย\n\n\t  x = f(y) // 1234567 🙂🙂\r\n   end";
+
+/// Whether `pipeline` gives `own`'s ids on a probe text (special-token text split as text, and
+/// matched). Hugging Face's engine is only switched to when it does: a release of it may build a
+/// tokenizer it cannot then run (tokenizers 1.0.0-rc.3 builds the Qwen3.5 tokenizer, whose split
+/// pattern it recognises, then fails every encode: "needs a system-regex backend"), and a
+/// failing or different engine must never replace one that gives the oracle's ids.
+pub fn agrees_with(
+    pipeline: &PipelineTokenizer,
+    own: &crate::load::bpe::BpeEngine,
+) -> std::result::Result<(), String> {
+    for split_special in [false, true] {
+        let mut want = Vec::new();
+        own.encode_into(PROBE, split_special, &mut want)?;
+        let opts = tokenizers::pipeline::EncodeOptions {
+            add_special_tokens: false,
+            encode_special_tokens: split_special,
+            ..Default::default()
+        };
+        let mut got: Vec<PipelineToken> = Vec::new();
+        pipeline.encode_into(PROBE, &opts, &mut got).map_err(|e| {
+            format!("Hugging Face's engine cannot encode this tokenizer's text: {e}")
+        })?;
+        if !got.iter().map(|&t| u32::from(t)).eq(want.iter().copied()) {
+            return Err(
+                "Hugging Face's engine gives other ids than tinkex's on a probe text".into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Builds the engine from [`prepare`]'s output, Hugging Face's engine only (what the tokenizer

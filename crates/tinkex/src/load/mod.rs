@@ -79,11 +79,16 @@ fn with_background_pipeline(
     canonical: impl FnOnce() -> Option<String> + Send + 'static,
 ) -> hf::HfEngine {
     let origin = origin.to_owned();
+    let engine = std::sync::Arc::new(engine);
+    let own = engine.clone();
     hf::HfEngine {
         pipeline: hf::Pipeline::lazy(
             move || {
                 let text = canonical().ok_or("the prepared document is not in the store")?;
-                hf::build_pipeline(&text, &origin).map_err(|e| e.to_string())
+                let pipeline = hf::build_pipeline(&text, &origin).map_err(|e| e.to_string())?;
+                // Switched to only when it gives tinkex's ids; else tinkex's engine stays.
+                hf::agrees_with(&pipeline, &own)?;
+                Ok(pipeline)
             },
             switch_after,
         ),
