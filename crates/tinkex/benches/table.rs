@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{documents, fixture_dir, CORPORA, LINEUP};
+use common::{documents, fixture_dir, CORPORA, LINEUP, NEXT};
 use tokenizers::pipeline::{EncodeOptions, PipelineToken, PipelineTokenizer};
 
 fn hf_load(name: &str) -> PipelineTokenizer {
@@ -203,6 +203,72 @@ fn main() {
         "switched / HF: geometric mean {:.3} (first pass), {:.3} (warm); lowest pair {:.3} / {:.3}\n",
         geo(2), geo(3), min(2), min(3)
     );
+    }
+
+    // Today's families: not in the lineup's means; Hugging Face's engine only where it can run.
+    if only("next") {
+        println!("## Today's families (issue #14), single thread, MB/s (median of {rounds} rounds; first pass / warm)\n");
+        println!("`switched`: after `warm_up()`, which switches to Hugging Face's engine only where it gives");
+        println!("tinkex's ids on a probe text; HF 1.0.0-rc.3 where it can encode the tokenizer at all.\n");
+        println!("| tokenizer | corpus | tinkex own | tinkex switched | HF 1.0.0-rc.3 pipeline | own / HF (first, warm) |");
+        println!("|---|---|---|---|---|---|");
+        let own_config = tinkex::Config::default().with_hf_engine_after(None);
+        for name in NEXT {
+            let hf = hf_load(name);
+            let mut probe = Vec::new();
+            let hf_error = hf
+                .encode_into("Hello, world", &no_specials, &mut probe)
+                .err()
+                .map(|e| e.to_string());
+            let mut rows: Vec<[Vec<f64>; 6]> = docs.iter().map(|_| Default::default()).collect();
+            for _ in 0..rounds {
+                let own =
+                    tinkex::Tokenizer::from_path_with(fixture_dir(name), &own_config).unwrap();
+                let switched = tinkex::Tokenizer::from_path(fixture_dir(name)).unwrap();
+                switched.warm_up().unwrap();
+                for (ci, (_, ds)) in docs.iter().enumerate() {
+                    let bytes: usize = ds.iter().map(String::len).sum();
+                    let mut counts = Vec::new();
+                    for k in 0..6 {
+                        let (d, n) = match k % 3 {
+                            0 => pass(ds, |d| own.encode(d, false).unwrap()),
+                            1 => pass(ds, |d| switched.encode(d, false).unwrap()),
+                            _ if hf_error.is_none() => {
+                                pass(ds, |d| hf_encode(&hf, d, &no_specials))
+                            }
+                            _ => continue,
+                        };
+                        counts.push(n);
+                        // k 0..3: first passes, 3..6: warm.
+                        rows[ci][(k % 3) * 2 + k / 3].push(mbps(bytes, d));
+                    }
+                    assert!(
+                        counts.windows(2).all(|w| w[0] == w[1]),
+                        "{name}: token counts differ"
+                    );
+                }
+            }
+            for (ci, (corpus, _)) in docs.iter().enumerate() {
+                let m = rows[ci]
+                    .clone()
+                    .map(|v| if v.is_empty() { f64::NAN } else { median(v) });
+                let hf_cells = match &hf_error {
+                    None => format!(
+                        "{:.0} / {:.0} | {:.2} / {:.2}",
+                        m[4],
+                        m[5],
+                        m[0] / m[4],
+                        m[1] / m[5]
+                    ),
+                    Some(e) => format!("cannot encode it: {e} | –"),
+                };
+                println!(
+                    "| {name} | {corpus} | {:.0} / {:.0} | {:.0} / {:.0} | {hf_cells} |",
+                    m[0], m[1], m[2], m[3]
+                );
+            }
+        }
+        println!();
     }
 
     // Kimi: the tiktoken-format engine against tiktoken-rs with the same ranks and pattern.

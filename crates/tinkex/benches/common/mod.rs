@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 pub const CORPORA: [&str; 3] = ["english", "multilingual", "code"];
 pub const LINEUP: [&str; 4] = ["qwen3", "llama3_1", "deepseek_v3", "gpt_oss"];
+/// Today's families (issue #14): test-only fixtures (tests/data/fixtures), in their own table.
+pub const NEXT: [&str; 2] = ["qwen3_5", "deepseek_v4_1"];
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -43,7 +45,8 @@ pub fn documents(corpus: &str, target: usize, limit: usize) -> Vec<String> {
     docs
 }
 
-/// The lineup's fixture directory, decompressed once into target/bench-fixtures/<name>.
+/// The fixture directory of `name` (bundled, or test-only in tests/data/fixtures), decompressed
+/// once into target/bench-fixtures/<name>.
 pub fn fixture_dir(name: &str) -> PathBuf {
     let dir = manifest_dir()
         .join("../../target/bench-fixtures")
@@ -51,7 +54,12 @@ pub fn fixture_dir(name: &str) -> PathBuf {
     let tj = dir.join("tokenizer.json");
     if !tj.exists() {
         std::fs::create_dir_all(&dir).unwrap();
-        let src = manifest_dir().join("bundled").join(name);
+        let test_only = manifest_dir().join("tests/data/fixtures").join(name);
+        let src = if test_only.is_dir() {
+            test_only
+        } else {
+            manifest_dir().join("bundled").join(name)
+        };
         let tmp = dir.join("tokenizer.json.tmp");
         std::fs::write(&tmp, unzstd(&src.join("tokenizer.json.zst"))).unwrap();
         std::fs::copy(
