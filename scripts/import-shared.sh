@@ -16,20 +16,16 @@ fixtures=crates/tinkex/tests/data/fixtures
 # Parity oracles the tests read, in `ls` order.
 oracles="deepseek_v3 deepseek_v3_1 deepseek_v4_1 gpt2 gpt_oss kimi_style llama3_1 o200k_base_chat qwen3 qwen3_5"
 mkdir -p "$bundled" "$oracle"
-for name in $lineup; do
-  src="$shared/fixtures/tokenizers/$name"
-  mkdir -p "$bundled/$name"
-  zstd -q -f -19 --long=27 "$src/tokenizer.json" -o "$bundled/$name/tokenizer.json.zst"
-  cp "$src/tokenizer_config.json" "$bundled/$name/tokenizer_config.json"
-  chmod 644 "$bundled/$name/tokenizer_config.json"
-done
-for name in $test_only; do
-  src="$shared/fixtures/tokenizers/$name"
-  mkdir -p "$fixtures/$name"
-  zstd -q -f -19 --long=27 "$src/tokenizer.json" -o "$fixtures/$name/tokenizer.json.zst"
-  cp "$src/tokenizer_config.json" "$fixtures/$name/tokenizer_config.json"
-  chmod 644 "$fixtures/$name/tokenizer_config.json"
-done
+# A Hugging Face tokenizer's two files into DEST/NAME: tokenizer.json compressed, the config as is.
+copy_tokenizer() {
+  local name=$1 dest=$2 src="$shared/fixtures/tokenizers/$1"
+  mkdir -p "$dest/$name"
+  zstd -q -f -19 --long=27 "$src/tokenizer.json" -o "$dest/$name/tokenizer.json.zst"
+  cp "$src/tokenizer_config.json" "$dest/$name/tokenizer_config.json"
+  chmod 644 "$dest/$name/tokenizer_config.json"
+}
+for name in $lineup; do copy_tokenizer "$name" "$bundled"; done
+for name in $test_only; do copy_tokenizer "$name" "$fixtures"; done
 # Inkling's o200k_base_chat: no Hugging Face files, o200k_base's ranks + a special-token list.
 mkdir -p "$bundled/o200k_base_chat"
 zstd -q -f -19 --long=27 "$shared/fixtures/tiktoken/o200k_base.tiktoken" \
