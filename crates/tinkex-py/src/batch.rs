@@ -2,10 +2,12 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use tinkex::chat::{Datum, Message, Reduction, Renderer, RendererOptions, ToolSpec, TrainOnWhat};
+use tinkex::chat::{Datum, Message, Reduction, Renderer, ToolSpec, TrainOnWhat};
+use tinkex::types::ModelInput;
 
-use crate::convert::{from_json, invalid, json_text, named, to_py_json, GcPause, Out};
+use crate::convert::{invalid, json_text, named, to_py_json, GcPause, Out};
 use crate::errors::{to_py, to_py_saying};
+use crate::renderer::renderer_options;
 
 /// One conversation of [`render_batch`]: its messages, or an object with them (and tools).
 enum Conversation {
@@ -64,9 +66,9 @@ fn inputs(value: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> {
 /// that a bad message is reported as such.
 fn conversation(text: &str) -> tinkex::Result<Conversation> {
     let read = if text.trim_start().starts_with('[') {
-        from_json(text).map(Conversation::Messages)
+        serde_json::from_str(text).map(Conversation::Messages)
     } else {
-        from_json(text).map(Conversation::Record)
+        serde_json::from_str(text).map(Conversation::Record)
     };
     read.map_err(|e| tinkex::Error::InvalidInput(e.to_string()))
 }
@@ -100,10 +102,31 @@ enum Form {
     Datum(Option<usize>, Reduction),
 }
 
-/// One conversation's result.
-enum Rendered {
-    Example(Vec<u32>, Vec<f32>),
-    Datum(Datum),
+/// The supervised example of each input, made into `T` by `finish`, on every core; an error
+/// names the conversation.
+fn render_all<T: Send>(
+    r: &dyn Renderer,
+    inputs: Vec<Input>,
+    train_on: TrainOnWhat,
+    finish: impl Fn(ModelInput, Vec<f32>) -> tinkex::Result<T> + Sync,
+) -> Result<Vec<T>, (Option<usize>, tinkex::Error)> {
+    use rayon::prelude::*;
+    inputs
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let one = || {
+                let conversation = match input {
+                    Input::Text(text) => conversation(&text)?,
+                    Input::Read(conversation) => conversation,
+                };
+                let messages = conversation.messages(r)?;
+                let (model_input, weights) = r.supervised_example(&messages, train_on)?;
+                finish(model_input, weights)
+            };
+            one().map_err(|e| (Some(i), e))
+        })
+        .collect()
 }
 
 /// Supervised examples of many conversations at once, on every core, as columns:
@@ -144,7 +167,6 @@ pub(crate) fn render_batch<'py>(
     as_numpy: bool,
     train_on: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    use rayon::prelude::*;
     // `train_on` is the name the batch entry point was first specified with.
     let train_on_what = match train_on {
         Some(name) if train_on_what != "last_assistant_message" && name != train_on_what => {
@@ -183,66 +205,47 @@ pub(crate) fn render_batch<'py>(
             )))
         }
     };
-    let mut options = RendererOptions::default();
-    if let Some(date) = current_date {
-        options = options.with_current_date(date).map_err(to_py)?;
-    }
+    let options = renderer_options(current_date)?;
     let inputs = inputs(conversations)?;
-    let rendered = py.detach(|| {
+    let renderer = || {
         let tok = tinkex::tokenizer::get_or_load_tokenizer(model).map_err(|e| (None, e))?;
-        let r = tinkex::chat::renderer_with(renderer_name, tok, &options).map_err(|e| (None, e))?;
-        inputs
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, input)| {
-                let one = || -> tinkex::Result<Rendered> {
-                    let conversation = match input {
-                        Input::Text(text) => conversation(&text)?,
-                        Input::Read(conversation) => conversation,
-                    };
-                    let messages = conversation.messages(&*r)?;
-                    let (input, weights) = r.supervised_example(&messages, train_on)?;
-                    Ok(match form {
-                        Form::Columns(_) => Rendered::Example(input.to_ints()?, weights),
-                        Form::Datum(max_length, reduction) => {
-                            Rendered::Datum(Datum::new(&input, &weights, max_length, reduction)?)
-                        }
-                    })
-                };
-                one().map_err(|e| (Some(i), e))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    });
-    let rendered = rendered.map_err(|(at, e)| match at {
+        tinkex::chat::renderer_with(renderer_name, tok, &options).map_err(|e| (None, e))
+    };
+    let failed = |(at, e): (Option<usize>, tinkex::Error)| match at {
         Some(i) => {
             let message = format!("conversation {i}: {e}");
             to_py_saying(&e, message)
         }
         None => to_py(e),
-    })?;
+    };
     let out = PyDict::new(py);
-    let _gc = GcPause::new(py)?;
     match form {
         Form::Columns(to) => {
+            let examples = py
+                .detach(|| {
+                    render_all(&*renderer()?, inputs, train_on, |input, weights| {
+                        Ok((input.to_ints()?, weights))
+                    })
+                })
+                .map_err(failed)?;
+            let _gc = GcPause::new(py)?;
             let tokens = PyList::empty(py);
             let weights = PyList::empty(py);
-            for r in rendered {
-                if let Rendered::Example(t, w) = r {
-                    tokens.append(to.tokens(py, t)?)?;
-                    weights.append(to.weights(py, w)?)?;
-                }
+            for (t, w) in examples {
+                tokens.append(to.tokens(py, t)?)?;
+                weights.append(to.weights(py, w)?)?;
             }
             out.set_item("tokens", tokens)?;
             out.set_item("weights", weights)?;
         }
-        Form::Datum(..) => {
-            let datums: Vec<&Datum> = rendered
-                .iter()
-                .filter_map(|r| match r {
-                    Rendered::Datum(d) => Some(d),
-                    Rendered::Example(..) => None,
+        Form::Datum(max_length, reduction) => {
+            let datums = py
+                .detach(|| {
+                    render_all(&*renderer()?, inputs, train_on, |input, weights| {
+                        Datum::new(&input, &weights, max_length, reduction)
+                    })
                 })
-                .collect();
+                .map_err(failed)?;
             out.set_item("datum", to_py_json(py, &datums)?)?;
         }
     }

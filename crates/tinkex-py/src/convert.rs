@@ -43,12 +43,7 @@ pub(crate) fn from_py<T: serde::de::DeserializeOwned>(
     if let Ok(v) = pythonize::depythonize::<T>(value) {
         return Ok(v);
     }
-    from_json(&json_text(value)?).map_err(|e| invalid(format!("{what}: {e}")))
-}
-
-/// JSON text as `T`.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
-    serde_json::from_str(text)
+    serde_json::from_str(&json_text(value)?).map_err(|e| invalid(format!("{what}: {e}")))
 }
 
 /// `value` as Python objects (dicts in field order, lists, str, int, float, bool, None).
@@ -90,6 +85,28 @@ pub(crate) fn named<T: serde::de::DeserializeOwned>(name: &str, what: &str) -> P
         .map_err(|_| invalid(format!("unknown {what} `{name}`")))
 }
 
+/// `value` as something to iterate for ids: a numpy array (or anything else with `tolist()`
+/// but a list) as its list, read at C speed; a str refused — it is iterable, never ids.
+fn id_sequence<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyAny>> {
+    if value.is_instance_of::<PyString>() {
+        return Err(invalid(format!("{what}: expected ints, not a str")));
+    }
+    match value.getattr("tolist") {
+        Ok(tolist) if !value.is_instance_of::<PyList>() => tolist.call0(),
+        _ => Ok(value.clone()),
+    }
+}
+
+/// `item` as a token id, or a `TinkexValueError` saying it is none (`what`: where it was).
+fn id_of(item: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+    item.extract::<u32>().map_err(|_| {
+        let shown = item.repr().map(|r| r.to_string()).unwrap_or_default();
+        invalid(format!(
+            "{what}{shown} is not a token id (an int from 0 to 2**32-1)"
+        ))
+    })
+}
+
 /// Token ids from Python: a list or tuple of ints, any iterable of them, or a numpy array (read
 /// with its `tolist()`, at C speed). Anything else — a str, a negative or too large number, a
 /// float — is a `TinkexValueError` naming the position.
@@ -99,56 +116,23 @@ pub(crate) fn ids(value: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
             return Ok(v);
         }
     }
-    if value.is_instance_of::<PyString>() {
-        return Err(invalid("token ids: expected ints, not a str".to_owned()));
-    }
-    let value = match value.getattr("tolist") {
-        Ok(tolist) if !value.is_instance_of::<PyList>() => tolist.call0()?,
-        _ => value.clone(),
-    };
-    let mut out = Vec::new();
-    for (i, item) in value
+    id_sequence(value, "token ids")?
         .try_iter()
         .map_err(|_| invalid("token ids: expected a sequence of ints".to_owned()))?
         .enumerate()
-    {
-        let item = item?;
-        match item.extract::<u32>() {
-            Ok(id) => out.push(id),
-            Err(_) => {
-                let shown = item.repr().map(|r| r.to_string()).unwrap_or_default();
-                return Err(invalid(format!(
-                    "token ids[{i}]: {shown} is not a token id (an int from 0 to 2**32-1)"
-                )));
-            }
-        }
-    }
-    Ok(out)
+        .map(|(i, item)| id_of(&item?, &format!("token ids[{i}]: ")))
+        .collect()
 }
 
 /// One token id: an int from 0 to 2**32-1 (a numpy integer too); anything else is a
 /// `TinkexValueError`, as in a list of ids.
 pub(crate) fn one_id(value: &Bound<'_, PyAny>) -> PyResult<u32> {
-    value.extract::<u32>().map_err(|_| {
-        let shown = value.repr().map(|r| r.to_string()).unwrap_or_default();
-        invalid(format!(
-            "{shown} is not a token id (an int from 0 to 2**32-1)"
-        ))
-    })
+    id_of(value, "")
 }
 
 /// Lists of token ids (`decode_batch`): an iterable of what [`ids`] takes, or a 2-D array.
 pub(crate) fn id_lists(value: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u32>>> {
-    if value.is_instance_of::<PyString>() {
-        return Err(invalid(
-            "token id lists: expected lists of ints, not a str".to_owned(),
-        ));
-    }
-    let value = match value.getattr("tolist") {
-        Ok(tolist) if !value.is_instance_of::<PyList>() => tolist.call0()?,
-        _ => value.clone(),
-    };
-    value
+    id_sequence(value, "token id lists")?
         .try_iter()
         .map_err(|_| invalid("token id lists: expected a sequence of lists of ints".to_owned()))?
         .map(|item| ids(&item?))

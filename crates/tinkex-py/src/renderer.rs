@@ -160,13 +160,19 @@ pub(crate) fn get_renderer(
     tokenizer: &PyTokenizer,
     current_date: Option<&str>,
 ) -> PyResult<PyRenderer> {
-    let mut options = RendererOptions::default();
-    if let Some(date) = current_date {
-        options = options.with_current_date(date).map_err(to_py)?;
-    }
+    let options = renderer_options(current_date)?;
     let inner =
         tinkex::chat::renderer_with(name, tokenizer.inner.clone(), &options).map_err(to_py)?;
     Ok(PyRenderer { inner })
+}
+
+/// The renderer options of the Python functions: the date gpt-oss's system prompt shows.
+pub(crate) fn renderer_options(current_date: Option<&str>) -> PyResult<RendererOptions> {
+    let options = RendererOptions::default();
+    match current_date {
+        Some(date) => options.with_current_date(date).map_err(to_py),
+        None => Ok(options),
+    }
 }
 
 /// Every renderer name `get_renderer` knows, sorted.
