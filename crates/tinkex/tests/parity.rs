@@ -6,16 +6,21 @@ mod common;
 
 use common::{fixture_dir, mismatches};
 
-fn from_dir(name: &str) {
-    let (_tmp, dir) = fixture_dir(name);
-    let tok = common::from_path(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let bad = mismatches(name, &tok);
+/// Every oracle case of `name` through `tok`, or a failure listing the mismatches.
+fn assert_parity(name: &str, tok: &tinkex::Tokenizer) {
+    let bad = mismatches(name, tok);
     assert!(
         bad.is_empty(),
-        "{} mismatches:\n{}",
+        "{name}: {} mismatches:\n{}",
         bad.len(),
         bad.join("\n")
     );
+}
+
+fn from_dir(name: &str) {
+    let (_tmp, dir) = fixture_dir(name);
+    let tok = common::from_path(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_parity(name, &tok);
 }
 
 fn from_model(name: &str, model: &str) {
@@ -27,13 +32,7 @@ fn from_model(name: &str, model: &str) {
     let tok = cache
         .get_or_load(model)
         .unwrap_or_else(|e| panic!("{model}: {e}"));
-    let bad = mismatches(name, &tok);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    assert_parity(name, &tok);
 }
 
 macro_rules! parity {
@@ -56,8 +55,6 @@ parity! {
     gpt_oss: "gpt_oss" => ["openai/gpt-oss-120b", "openai/gpt-oss-20b"];
 }
 
-/// Inkling's `o200k_base_chat` has no tokenizer files, so no directory form: it is loaded by the
-/// model names that resolve to it, offline with no Hugging Face cache, like the lineup above.
 // Today's families (issue #14): not bundled — their models resolve to their Hub repos — so held
 // to the oracle from the fixture directories (tests/data/fixtures).
 #[test]
@@ -80,16 +77,12 @@ fn new_families_with_the_hf_engine_requested_at_once() {
         let config = common::config().with_hf_engine_after(Some(0));
         let tok = tinkex::Tokenizer::from_path_with(&dir, &config).unwrap();
         tok.warm_up().unwrap();
-        let bad = mismatches(name, &tok);
-        assert!(
-            bad.is_empty(),
-            "{name}: {} mismatches:\n{}",
-            bad.len(),
-            bad.join("\n")
-        );
+        assert_parity(name, &tok);
     }
 }
 
+/// Inkling's `o200k_base_chat` has no tokenizer files, so no directory form: it is loaded by the
+/// model names that resolve to it, offline with no Hugging Face cache, like the lineup above.
 #[test]
 fn o200k_base_chat_from_model_names() {
     for model in [
