@@ -3,6 +3,8 @@
 //! library — both supervised variants (tokens and weights), the generation prompt, the parse of
 //! the trained completion, the stop sequences, and every refusal.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -74,8 +76,15 @@ fn rows(file: &str) -> Vec<Row> {
         .collect()
 }
 
-/// The bundled tokenizer of each oracle fixture, loaded offline with no cache on disk.
+/// The tokenizer of each oracle fixture: the bundled one, loaded offline with no cache on disk,
+/// or — for today's families, which are not bundled — the test-only fixture directory.
 fn tokenizer(fixture: &str) -> Arc<tinkex::Tokenizer> {
+    if matches!(fixture, "qwen3_5" | "deepseek_v4_1") {
+        // Read whole when loaded: the directory can go once the tokenizer is built.
+        let (_tmp, dir) = common::fixture_dir(fixture);
+        let tok = common::from_path(&dir).unwrap_or_else(|e| panic!("{fixture}: {e}"));
+        return Arc::new(tok);
+    }
     let model = match fixture {
         "llama3_1" => "meta-llama/Llama-3.1-8B",
         "qwen3" => "Qwen/Qwen3-8B",
@@ -312,6 +321,18 @@ oracle! {
     gpt_oss_medium_reasoning: "gpt_oss_medium_reasoning" => ["render.jsonl.zst", "extra.jsonl.zst"];
     gpt_oss_high_reasoning: "gpt_oss_high_reasoning" => ["extra.jsonl.zst"];
     tml_v0: "tml_v0" => ["render.jsonl.zst", "extra.jsonl.zst", "tml_v0_edge.jsonl.zst"];
+    qwen3_5: "qwen3_5" => ["render_next.jsonl.zst"];
+    qwen3_5_disable_thinking: "qwen3_5_disable_thinking" => ["render_next.jsonl.zst"];
+    qwen3_5_preserve_thinking: "qwen3_5_preserve_thinking" => ["render_next.jsonl.zst"];
+    qwen3_8_xhigh_reasoning: "qwen3_8_xhigh_reasoning" => ["render_next.jsonl.zst"];
+    qwen3_8_medium_reasoning: "qwen3_8_medium_reasoning" => ["render_next.jsonl.zst"];
+    qwen3_8_low_reasoning: "qwen3_8_low_reasoning" => ["render_next.jsonl.zst"];
+    qwen3_8_disable_thinking: "qwen3_8_disable_thinking" => ["render_next.jsonl.zst"];
+    deepseekv4_1: "deepseekv4_1" => ["render_next.jsonl.zst"];
+    deepseekv4_1_low_reasoning: "deepseekv4_1_low_reasoning" => ["render_next.jsonl.zst"];
+    deepseekv4_1_max_reasoning: "deepseekv4_1_max_reasoning" => ["render_next.jsonl.zst"];
+    deepseekv4_1_disable_thinking: "deepseekv4_1_disable_thinking" => ["render_next.jsonl.zst"];
+    deepseekv4_1_preserve_thinking: "deepseekv4_1_preserve_thinking" => ["render_next.jsonl.zst"];
 }
 
 /// Inkling's parser beyond the trained completions: `tml_v0_parse.jsonl.zst`, 4000 random
