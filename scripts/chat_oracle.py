@@ -6,6 +6,9 @@ render.jsonl; this is for development, and needs the cookbook: see scripts/cookb
 
     python scripts/chat_oracle.py FIXTURES_DIR RENDERER[,RENDERER…] < conversations.jsonl > out.jsonl
 
+With --examples, each line also has "examples": {mode: [{tokens, weights}, …] | {"error": …}}
+(build_supervised_examples for last_assistant_turn and all_assistant_messages).
+
 FIXTURES_DIR holds the lineup's tokenizer directories (llama3_1, qwen3, deepseek_v3_1, gpt_oss,
 qwen3_5, deepseek_v4_1, kimi_k2, kimi_k25), e.g. ../shared/fixtures/tokenizers. Inkling's
 tokenizer comes from tml-renderers. gpt-oss's date is fixed to 2026-01-01, as in the oracle.
@@ -41,6 +44,18 @@ FIXTURE = {
     "gpt_oss_medium_reasoning": "gpt_oss",
     "gpt_oss_high_reasoning": "gpt_oss",
     "tml_v0": "o200k_base_chat",
+    "qwen3_5": "qwen3_5",
+    "qwen3_5_disable_thinking": "qwen3_5",
+    "qwen3_5_preserve_thinking": "qwen3_5",
+    "qwen3_8_xhigh_reasoning": "qwen3_5",
+    "qwen3_8_medium_reasoning": "qwen3_5",
+    "qwen3_8_low_reasoning": "qwen3_5",
+    "qwen3_8_disable_thinking": "qwen3_5",
+    "deepseekv4_1": "deepseek_v4_1",
+    "deepseekv4_1_low_reasoning": "deepseek_v4_1",
+    "deepseekv4_1_max_reasoning": "deepseek_v4_1",
+    "deepseekv4_1_disable_thinking": "deepseek_v4_1",
+    "deepseekv4_1_preserve_thinking": "deepseek_v4_1",
 }
 
 
@@ -105,6 +120,19 @@ def main() -> None:
                         sft[mode.value] = {"error": err(e)}
                 prompt = r.build_generation_prompt(msgs[:-1]).to_ints()
                 row["sft"] = sft
+                if "--examples" in sys.argv:
+                    # build_supervised_examples: one example per trained turn without the
+                    # extension property.
+                    examples = {}
+                    for mode in (TrainOnWhat.LAST_ASSISTANT_TURN, TrainOnWhat.ALL_ASSISTANT_MESSAGES):
+                        try:
+                            examples[mode.value] = [
+                                {"tokens": mi.to_ints(), "weights": [float(x) for x in w.tolist()]}
+                                for mi, w in r.build_supervised_examples(msgs, train_on_what=mode)
+                            ]
+                        except Exception as e:  # noqa: BLE001
+                            examples[mode.value] = {"error": err(e)}
+                    row["examples"] = examples
                 row["prompt"] = prompt
                 try:
                     row["prefill_prompt"] = r.build_generation_prompt(msgs[:-1], prefill="Sure, ").to_ints()
@@ -116,7 +144,7 @@ def main() -> None:
                     m, t = r.parse_response(row["completion"])
                     row["parsed"] = {"message": message_to_jsonable(m), "termination": t.value}
             except Exception as e:  # noqa: BLE001
-                for k in ("sft", "prompt", "completion", "parsed", "prefill_prompt"):
+                for k in ("sft", "prompt", "completion", "parsed", "prefill_prompt", "examples"):
                     row.pop(k, None)
                 row["error"] = err(e)
                 if "-v" in sys.argv:

@@ -28,6 +28,20 @@ enum Sft {
     Refused { error: String },
 }
 
+/// `build_supervised_examples`' examples, or the cookbook's refusal.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Examples {
+    List(Vec<Example>),
+    Refused { error: String },
+}
+
+#[derive(Deserialize)]
+struct Example {
+    tokens: Vec<u32>,
+    weights: Vec<f32>,
+}
+
 /// A prompt, or the cookbook's refusal.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -60,6 +74,9 @@ struct Row {
     completion: Option<Vec<u32>>,
     #[serde(default)]
     parsed: Option<Parsed>,
+    /// `build_supervised_examples` per mode (`scripts/chat_oracle.py --examples` lines only).
+    #[serde(default)]
+    examples: Option<BTreeMap<String, Examples>>,
     #[serde(default)]
     error: Option<String>,
 }
@@ -235,6 +252,35 @@ fn check(name: &str, file: &str) {
                 )),
             }
         }
+        for (mode, want) in row.examples.iter().flatten() {
+            let train_on: TrainOnWhat = mode.parse().unwrap();
+            let got = r.supervised_examples(&messages, train_on).and_then(|v| {
+                v.into_iter()
+                    .map(|(i, w)| Ok((i.to_ints()?, w)))
+                    .collect::<tinkex::Result<Vec<_>>>()
+            });
+            match (got, want) {
+                (Ok(got), Examples::List(want))
+                    if got.len() == want.len()
+                        && got
+                            .iter()
+                            .zip(want)
+                            .all(|((t, w), e)| *t == e.tokens && *w == e.weights) => {}
+                (Err(e), Examples::Refused { error })
+                    if e.to_string().contains(cookbook_message(error)) => {}
+                (got, want) => bad.push(format!(
+                    "#{case} examples {mode}: got {:?}, want {}",
+                    got.map(|v| v.iter().map(|(t, _)| t.len()).collect::<Vec<_>>()),
+                    match want {
+                        Examples::List(l) => format!(
+                            "{:?} tokens",
+                            l.iter().map(|e| e.tokens.len()).collect::<Vec<_>>()
+                        ),
+                        Examples::Refused { error } => error.clone(),
+                    }
+                )),
+            }
+        }
         let prompt = r
             .generation_prompt(&messages[..messages.len() - 1], Role::Assistant, None)
             .and_then(|p| p.to_ints());
@@ -321,18 +367,18 @@ oracle! {
     gpt_oss_medium_reasoning: "gpt_oss_medium_reasoning" => ["render.jsonl.zst", "extra.jsonl.zst"];
     gpt_oss_high_reasoning: "gpt_oss_high_reasoning" => ["extra.jsonl.zst"];
     tml_v0: "tml_v0" => ["render.jsonl.zst", "extra.jsonl.zst", "tml_v0_edge.jsonl.zst"];
-    qwen3_5: "qwen3_5" => ["render_next.jsonl.zst"];
-    qwen3_5_disable_thinking: "qwen3_5_disable_thinking" => ["render_next.jsonl.zst"];
-    qwen3_5_preserve_thinking: "qwen3_5_preserve_thinking" => ["render_next.jsonl.zst"];
-    qwen3_8_xhigh_reasoning: "qwen3_8_xhigh_reasoning" => ["render_next.jsonl.zst"];
-    qwen3_8_medium_reasoning: "qwen3_8_medium_reasoning" => ["render_next.jsonl.zst"];
-    qwen3_8_low_reasoning: "qwen3_8_low_reasoning" => ["render_next.jsonl.zst"];
-    qwen3_8_disable_thinking: "qwen3_8_disable_thinking" => ["render_next.jsonl.zst"];
-    deepseekv4_1: "deepseekv4_1" => ["render_next.jsonl.zst"];
-    deepseekv4_1_low_reasoning: "deepseekv4_1_low_reasoning" => ["render_next.jsonl.zst"];
-    deepseekv4_1_max_reasoning: "deepseekv4_1_max_reasoning" => ["render_next.jsonl.zst"];
-    deepseekv4_1_disable_thinking: "deepseekv4_1_disable_thinking" => ["render_next.jsonl.zst"];
-    deepseekv4_1_preserve_thinking: "deepseekv4_1_preserve_thinking" => ["render_next.jsonl.zst"];
+    qwen3_5: "qwen3_5" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    qwen3_5_disable_thinking: "qwen3_5_disable_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    qwen3_5_preserve_thinking: "qwen3_5_preserve_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    qwen3_8_xhigh_reasoning: "qwen3_8_xhigh_reasoning" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    qwen3_8_medium_reasoning: "qwen3_8_medium_reasoning" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    qwen3_8_low_reasoning: "qwen3_8_low_reasoning" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    qwen3_8_disable_thinking: "qwen3_8_disable_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    deepseekv4_1: "deepseekv4_1" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    deepseekv4_1_low_reasoning: "deepseekv4_1_low_reasoning" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    deepseekv4_1_max_reasoning: "deepseekv4_1_max_reasoning" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    deepseekv4_1_disable_thinking: "deepseekv4_1_disable_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    deepseekv4_1_preserve_thinking: "deepseekv4_1_preserve_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
 }
 
 /// Inkling's parser beyond the trained completions: `tml_v0_parse.jsonl.zst`, 4000 random
@@ -386,4 +432,80 @@ fn tml_v0_parse() {
         bad.len(),
         bad.join("\n")
     );
+}
+
+/// Today's parsers beyond the trained completions: `next_parse.jsonl.zst`, 1500 random replies
+/// per renderer (scripts/next_parse_oracle.py, seed 1) — Qwen3.5/3.8 XML tool calls and
+/// DeepSeek-V4.1 DSML blocks, well-formed and not, whitespace variants, JSON and non-JSON
+/// values, thinking with and without its prefilled opening, truncations — through the
+/// cookbook's `parse_response`, and the streaming parser's final message.
+fn next_parse(name: &str) {
+    #[derive(Deserialize)]
+    struct Line {
+        renderer: String,
+        fixture: String,
+        tokens: Vec<u32>,
+        message: Message,
+        termination: chat::ParseTermination,
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/chat/next_parse.jsonl.zst");
+    let bytes = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
+    let lines: Vec<Line> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Line>(l).unwrap())
+        .filter(|l| l.renderer == name)
+        .collect();
+    assert_eq!(lines.len(), 1500, "{name}");
+    let r = chat::renderer(name, tokenizer(&lines[0].fixture)).unwrap();
+    let mut bad = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match r.parse_response(&line.tokens) {
+            Ok((m, t)) if m.same_as(&line.message) && t == line.termination => {}
+            other => bad.push(format!(
+                "#{i} {:?}: got {other:?}, want {:?} {:?}",
+                line.tokens, line.message, line.termination
+            )),
+        }
+        let mut p = r.streaming_parser().unwrap();
+        let mut deltas = Vec::new();
+        for &id in &line.tokens {
+            deltas.extend(p.feed(id).unwrap());
+        }
+        deltas.extend(p.finish().unwrap());
+        match deltas.last() {
+            Some(chat::StreamDelta::Message {
+                message,
+                termination,
+            }) if message.same_as(&line.message) && *termination == line.termination => {}
+            other => bad.push(format!("#{i} streaming final: {other:?}")),
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{name}: {} of 1500 differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn qwen3_5_parse() {
+    next_parse("qwen3_5");
+}
+
+#[test]
+fn qwen3_8_parse() {
+    next_parse("qwen3_8_xhigh_reasoning");
+}
+
+#[test]
+fn deepseekv4_1_parse() {
+    next_parse("deepseekv4_1");
+}
+
+#[test]
+fn deepseekv4_1_disable_thinking_parse() {
+    next_parse("deepseekv4_1_disable_thinking");
 }

@@ -44,6 +44,7 @@ mod deepseek_v3;
 mod gpt_oss;
 mod llama3;
 mod qwen3;
+mod qwen3_5;
 mod role_colon;
 mod tml_v0;
 
@@ -230,6 +231,13 @@ const RENDERERS: &[(&str, Build)] = &[
     ("gpt_oss_medium_reasoning", gpt_oss::build_medium),
     ("gpt_oss_high_reasoning", gpt_oss::build_high),
     ("tml_v0", tml_v0::build),
+    ("qwen3_5", qwen3_5::build),
+    ("qwen3_5_disable_thinking", qwen3_5::build),
+    ("qwen3_5_preserve_thinking", qwen3_5::build),
+    ("qwen3_8_xhigh_reasoning", qwen3_5::build),
+    ("qwen3_8_medium_reasoning", qwen3_5::build),
+    ("qwen3_8_low_reasoning", qwen3_5::build),
+    ("qwen3_8_disable_thinking", qwen3_5::build),
 ];
 
 /// Every renderer name tinkex implements, in registry order.

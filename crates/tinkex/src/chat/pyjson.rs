@@ -240,7 +240,6 @@ pub(crate) enum Value {
 impl Value {
     /// A dict built as Python's `dict(pairs)` does: a repeated key keeps its first position and
     /// takes the last value.
-    #[cfg_attr(not(test), allow(dead_code))] // API of the module; the tests use it
     pub(crate) fn object(pairs: impl IntoIterator<Item = (PyStr, Value)>) -> Value {
         let mut b = ObjectBuilder::default();
         for (k, v) in pairs {

@@ -50,7 +50,7 @@ const THINK_CLOSE: &str = "</think>";
 const TOOL_OPEN: &str = "<tool_call>";
 const TOOL_CLOSE: &str = "</tool_call>";
 /// `_frame_thinking("")`: the block the template writes on a produced turn that did not reason.
-const EMPTY_FRAME: &str = "<think>\n\n</think>\n\n";
+pub(super) const EMPTY_FRAME: &str = "<think>\n\n</think>\n\n";
 /// `PARSE_FAILURE_DETAIL_MAX_CHARS`: the longest `raw_text` of an unterminated tool block.
 const DETAIL_MAX_CHARS: usize = 16384;
 
@@ -78,7 +78,7 @@ fn role_index(r: Role) -> usize {
 }
 
 /// The role the header names: the template writes tool results as `user` turns.
-fn qwen_role(r: Role) -> Role {
+pub(super) fn qwen_role(r: Role) -> Role {
     if r == Role::Tool {
         Role::User
     } else {
@@ -357,58 +357,130 @@ impl Qwen3 {
         }
         Ok(out)
     }
+}
 
-    /// `_parse_tool_call_json`: a block's JSON into a call, or into an unparsed call saying
-    /// what is wrong with it. Python's non-`JSONDecodeError` failures (an integer of more than
-    /// 4300 digits, nesting too deep) propagate there, so they are refusals here.
-    fn parse_tool_call(
-        &self,
-        json: &str,
-        raw_text: &str,
-    ) -> Result<std::result::Result<ToolCall, UnparsedToolCall>> {
-        let unparsed = |error: String| {
-            Ok(Err(UnparsedToolCall {
-                raw_text: raw_text.to_owned(),
-                error,
-            }))
-        };
-        let value = match pyjson::loads(py_strip(json)) {
-            Ok(v) => v,
-            Err(e) if e.msg().is_some() => return unparsed(format!("Invalid JSON: {e}")),
-            Err(e) => return Err(refuse(self.name, e.to_string())),
-        };
-        if !matches!(value, Value::Object(_)) {
-            return unparsed("Tool call is not a JSON object".into());
-        }
-        let name = match value.get("name") {
-            Some(Value::Str(s)) => s,
-            _ => return unparsed("Missing or invalid 'name' field".into()),
-        };
-        let arguments = match value.get("arguments") {
-            Some(a @ Value::Object(_)) => a,
-            _ => return unparsed("Missing or invalid 'arguments' field".into()),
-        };
-        let id = match value.get("id") {
-            Some(Value::Str(s)) => Some(s),
-            _ => None,
-        };
-        let text = |s: &PyStr| -> Result<String> {
-            s.as_str().map(str::to_owned).ok_or_else(|| {
-                refuse(
-                    self.name,
-                    "a tool call's name or id holds a lone surrogate, which a message cannot \
-                     carry",
-                )
-            })
-        };
-        let arguments = pyjson::dumps(arguments, &DumpOptions::default())
-            .map_err(|e| refuse(self.name, e.to_string()))?;
-        Ok(Ok(ToolCall::new(
-            text(name)?,
-            arguments,
-            id.map(text).transpose()?,
-        )))
+/// `_parse_tool_call_json`: a block's JSON into a call, or into an unparsed call saying
+/// what is wrong with it. Python's non-`JSONDecodeError` failures (an integer of more than
+/// 4300 digits, nesting too deep) propagate there, so they are refusals here.
+fn parse_tool_call(
+    renderer: &str,
+    json: &str,
+    raw_text: &str,
+) -> Result<std::result::Result<ToolCall, UnparsedToolCall>> {
+    let unparsed = |error: String| {
+        Ok(Err(UnparsedToolCall {
+            raw_text: raw_text.to_owned(),
+            error,
+        }))
+    };
+    let value = match pyjson::loads(py_strip(json)) {
+        Ok(v) => v,
+        Err(e) if e.msg().is_some() => return unparsed(format!("Invalid JSON: {e}")),
+        Err(e) => return Err(refuse(renderer, e.to_string())),
+    };
+    if !matches!(value, Value::Object(_)) {
+        return unparsed("Tool call is not a JSON object".into());
     }
+    let name = match value.get("name") {
+        Some(Value::Str(s)) => s,
+        _ => return unparsed("Missing or invalid 'name' field".into()),
+    };
+    let arguments = match value.get("arguments") {
+        Some(a @ Value::Object(_)) => a,
+        _ => return unparsed("Missing or invalid 'arguments' field".into()),
+    };
+    let id = match value.get("id") {
+        Some(Value::Str(s)) => Some(s),
+        _ => None,
+    };
+    let text = |s: &PyStr| -> Result<String> {
+        s.as_str().map(str::to_owned).ok_or_else(|| {
+            refuse(
+                renderer,
+                "a tool call's name or id holds a lone surrogate, which a message cannot \
+                 carry",
+            )
+        })
+    };
+    let arguments = pyjson::dumps(arguments, &DumpOptions::default())
+        .map_err(|e| refuse(renderer, e.to_string()))?;
+    Ok(Ok(ToolCall::new(
+        text(name)?,
+        arguments,
+        id.map(text).transpose()?,
+    )))
+}
+
+/// Qwen3's `parse_response` (the Qwen3.5 family's too): the text before `<|im_end|>`, its
+/// `<think>` blocks as thinking parts (unframed when the format frames them) and its
+/// `<tool_call>` JSON blocks as tool calls, in order.
+pub(super) fn parse_reply(
+    renderer: &str,
+    tok: &Tokenizer,
+    im_end: u32,
+    response: &[u32],
+    unframe: bool,
+) -> Result<(Message, ParseTermination)> {
+    let (content, termination) = parse_response_for_stop_token(renderer, tok, response, im_end)?;
+    if !termination.is_clean() {
+        return Ok((Message::new(Role::Assistant, content), termination));
+    }
+    let mut m = Message::new(Role::Assistant, "");
+    if content.contains(THINK_OPEN) || content.contains(TOOL_OPEN) {
+        let mut parts = Vec::new();
+        let mut calls = Vec::new();
+        let mut unparsed = Vec::new();
+        let mut pos = 0;
+        for b in Blocks::new(&content) {
+            // Text between blocks is kept as written (only empty text is left out).
+            if b.start > pos {
+                parts.push(ContentPart::text(&content[pos..b.start]));
+            }
+            if b.is_think {
+                if !b.inner.is_empty() {
+                    parts.push(ContentPart::thinking(b.inner));
+                }
+            } else {
+                match parse_tool_call(renderer, b.inner, &content[b.start..b.end])? {
+                    Ok(c) => calls.push(c),
+                    Err(u) => unparsed.push(u),
+                }
+            }
+            pos = b.end;
+        }
+        if pos < content.len() {
+            parts.push(ContentPart::text(&content[pos..]));
+        }
+        m.content = Content::Parts(if unframe {
+            unframe_thinking(parts)
+        } else {
+            parts
+        });
+        m.tool_calls = (!calls.is_empty()).then_some(calls);
+        m.unparsed_tool_calls = (!unparsed.is_empty()).then_some(unparsed);
+    }
+    // A `<tool_call>` opened and never closed (`detect_unterminated_tool_block`).
+    if content.matches(TOOL_OPEN).count() > content.matches(TOOL_CLOSE).count() {
+        let from = content.rfind(TOOL_OPEN).unwrap_or(0);
+        let raw = &content[from..];
+        let raw = raw
+            .char_indices()
+            .nth(DETAIL_MAX_CHARS)
+            .map_or(raw, |(i, _)| &raw[..i]);
+        m.unparsed_tool_calls
+            .get_or_insert_with(Vec::new)
+            .push(UnparsedToolCall {
+                raw_text: raw.to_owned(),
+                error: format!(
+                    "unterminated tool block: '{TOOL_OPEN}' opened without a matching \
+                     '{TOOL_CLOSE}'"
+                ),
+            });
+    }
+    if let Content::Text(t) = &mut m.content {
+        *t = content;
+    }
+    Ok((m, termination))
 }
 
 impl Template for Qwen3 {
@@ -478,67 +550,13 @@ impl Template for Qwen3 {
     }
 
     fn parse_response(&self, response: &[u32]) -> Result<(Message, ParseTermination)> {
-        let (content, termination) =
-            parse_response_for_stop_token(self.name, &self.tok, response, self.im_end)?;
-        if !termination.is_clean() {
-            return Ok((Message::new(Role::Assistant, content), termination));
-        }
-        let mut m = Message::new(Role::Assistant, "");
-        if content.contains(THINK_OPEN) || content.contains(TOOL_OPEN) {
-            let mut parts = Vec::new();
-            let mut calls = Vec::new();
-            let mut unparsed = Vec::new();
-            let mut pos = 0;
-            for b in Blocks::new(&content) {
-                // Text between blocks is kept as written (only empty text is left out).
-                if b.start > pos {
-                    parts.push(ContentPart::text(&content[pos..b.start]));
-                }
-                if b.is_think {
-                    if !b.inner.is_empty() {
-                        parts.push(ContentPart::thinking(b.inner));
-                    }
-                } else {
-                    match self.parse_tool_call(b.inner, &content[b.start..b.end])? {
-                        Ok(c) => calls.push(c),
-                        Err(u) => unparsed.push(u),
-                    }
-                }
-                pos = b.end;
-            }
-            if pos < content.len() {
-                parts.push(ContentPart::text(&content[pos..]));
-            }
-            m.content = Content::Parts(if self.frames_thinking() {
-                unframe_thinking(parts)
-            } else {
-                parts
-            });
-            m.tool_calls = (!calls.is_empty()).then_some(calls);
-            m.unparsed_tool_calls = (!unparsed.is_empty()).then_some(unparsed);
-        }
-        // A `<tool_call>` opened and never closed (`detect_unterminated_tool_block`).
-        if content.matches(TOOL_OPEN).count() > content.matches(TOOL_CLOSE).count() {
-            let from = content.rfind(TOOL_OPEN).unwrap_or(0);
-            let raw = &content[from..];
-            let raw = raw
-                .char_indices()
-                .nth(DETAIL_MAX_CHARS)
-                .map_or(raw, |(i, _)| &raw[..i]);
-            m.unparsed_tool_calls
-                .get_or_insert_with(Vec::new)
-                .push(UnparsedToolCall {
-                    raw_text: raw.to_owned(),
-                    error: format!(
-                        "unterminated tool block: '{TOOL_OPEN}' opened without a matching \
-                         '{TOOL_CLOSE}'"
-                    ),
-                });
-        }
-        if let Content::Text(t) = &mut m.content {
-            *t = content;
-        }
-        Ok((m, termination))
+        parse_reply(
+            self.name,
+            &self.tok,
+            self.im_end,
+            response,
+            self.frames_thinking(),
+        )
     }
 
     fn tool_prefix(&self, tools: &[ToolSpec], system_prompt: &str) -> Result<Vec<Message>> {
