@@ -14,13 +14,14 @@ import json
 import subprocess
 import sys
 
+# The cookbook's TrainOnWhat, every mode.
 MODES = [
     "last_assistant_message",
+    "last_assistant_turn",
     "all_assistant_messages",
     "all_messages",
     "all_tokens",
     "all_user_and_system_messages",
-    "first_assistant_message",
     "customized",
 ]
 
@@ -71,6 +72,8 @@ def main() -> None:
         for mode in MODES:
             args = ["sft", *base, "--train-on", mode]
             ok_rows = [r for r in rs if "sft" in r and "tokens" in r["sft"].get(mode, {})]
+            if not ok_rows:
+                continue
             code, out, err = run(bin_, args, [r["input"] for r in ok_rows])
             if code != 0 or len(out) != len(ok_rows):
                 diffs.append(f"sft {mode}: exit {code}: {err.strip()[:200]}")
@@ -89,6 +92,12 @@ def main() -> None:
                 either = refused(bin_, ["sft", *base, "--train-on", mode], r["input"]) or refused(
                     bin_, ["prompt", *base], conv
                 )
+                if not either:
+                    # Or the parse of the trained completion (after the prompt) was refused.
+                    _, sft, _ = run(bin_, ["sft", *base, "--train-on", mode], [r["input"]])
+                    _, prompt, _ = run(bin_, ["prompt", *base], [conv])
+                    full, head = sft[0]["tokens"], prompt[0]["tokens"]
+                    either = full[: len(head)] == head and refused(bin_, ["parse", *base], {"tokens": full[len(head) :]})
                 check("refused", either, r["case"])
         # prompt, prompt with prefill, parse
         ok_rows = [r for r in rs if "prompt" in r]

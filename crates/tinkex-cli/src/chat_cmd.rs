@@ -30,6 +30,7 @@ pub fn run(command: ChatCommand, cache: &TokenizerCache, out: &mut Output) -> Re
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
             let sft = Sft {
                 train_on: args.train_on,
+                per_turn: args.per_turn,
                 datum: args
                     .datum
                     .then(|| (max_length, args.reduction.unwrap_or_default())),
@@ -174,6 +175,8 @@ fn conversation(r: &dyn Renderer, n: usize, line: &str) -> Result<Vec<Message>> 
 /// `chat sft`'s settings.
 struct Sft {
     train_on: TrainOnWhat,
+    /// `--per-turn`: `supervised_examples`, all of a conversation's examples on its line.
+    per_turn: bool,
     /// With `--datum`: the maximum length and the reduction.
     datum: Option<(Option<usize>, Reduction)>,
 }
@@ -182,6 +185,33 @@ impl Sft {
     fn line(&self, r: &dyn Renderer, n: usize, line: &str, buf: &mut Vec<u8>) -> Result<()> {
         let at = || format!("line {n}");
         let messages = conversation(r, n, line)?;
+        if self.per_turn {
+            let examples = r
+                .supervised_examples(&messages, self.train_on)
+                .with_context(at)?;
+            return match self.datum {
+                Some((max_length, reduction)) => {
+                    let datums = examples
+                        .iter()
+                        .map(|(t, w)| Datum::new(t, w, max_length, reduction))
+                        .collect::<tinkex::Result<Vec<_>>>()
+                        .with_context(at)?;
+                    json_line(buf, &PerTurn { datums })
+                }
+                None => {
+                    let examples = examples
+                        .iter()
+                        .map(|(t, w)| Ok((t.to_ints()?, w)))
+                        .collect::<tinkex::Result<Vec<_>>>()
+                        .with_context(at)?;
+                    let examples = examples
+                        .iter()
+                        .map(|(tokens, weights)| Example { tokens, weights })
+                        .collect();
+                    json_line(buf, &PerTurnExamples { examples })
+                }
+            };
+        }
         let (tokens, weights) = r
             .supervised_example(&messages, self.train_on)
             .with_context(at)?;
@@ -203,6 +233,18 @@ impl Sft {
             }
         }
     }
+}
+
+/// `chat sft --per-turn --datum`'s line.
+#[derive(Serialize)]
+struct PerTurn {
+    datums: Vec<Datum>,
+}
+
+/// `chat sft --per-turn`'s line.
+#[derive(Serialize)]
+struct PerTurnExamples<'a> {
+    examples: Vec<Example<'a>>,
 }
 
 /// The ids of a `{"tokens": [...]}` line, each checked against the vocabulary.

@@ -579,6 +579,14 @@ pub struct ChatSftArgs {
     #[arg(long)]
     pub datum: bool,
 
+    /// The cookbook's build_supervised_examples: for a renderer without the extension property
+    /// (none of Qwen3.5/3.8's has it), one example per trained assistant message, each ending at it,
+    /// so every turn is trained on the prompt it is sampled from. One line per conversation:
+    /// {"examples": [{"tokens", "weights"}, ...]} (with --datum: {"datums": [...]}). The
+    /// cookbook's default for it is --train-on last_assistant_turn.
+    #[arg(long)]
+    pub per_turn: bool,
+
     /// With --datum: keep at most N tokens (before the shift).
     #[arg(long, value_name = "N", requires = "datum", value_parser = clap::value_parser!(u64).range(2..))]
     pub max_length: Option<u64>,

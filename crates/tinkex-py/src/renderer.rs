@@ -81,7 +81,8 @@ impl PyRenderer {
     }
 
     /// One example per trained turn for a format without the extension property, else one.
-    #[pyo3(signature = (messages, train_on_what = "last_assistant_message", *, as_numpy = false))]
+    /// The default mode is the cookbook's for this method, `last_assistant_turn`.
+    #[pyo3(signature = (messages, train_on_what = "last_assistant_turn", *, as_numpy = false))]
     fn build_supervised_examples(
         &self,
         py: Python<'_>,

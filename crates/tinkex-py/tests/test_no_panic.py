@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import tinkex  # noqa: E402
+from conftest import FIXTURE_DIRS  # noqa: E402
 
 ALLOWED = (tinkex.TinkexError, TypeError, UnicodeEncodeError)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Each renderer with a model whose bundled tokenizer it renders with.
+# Each renderer with a model whose bundled tokenizer it renders with (today's families: the
+# test-only fixture directory).
 RENDERERS = {
     "role_colon": "Qwen/Qwen3-8B",
     "llama3": "meta-llama/Llama-3.1-8B",
@@ -30,6 +32,12 @@ RENDERERS = {
     "gpt_oss_medium_reasoning": "openai/gpt-oss-20b",
     "gpt_oss_high_reasoning": "openai/gpt-oss-20b",
     "tml_v0": "thinkingmachines/Inkling",
+    **{n: FIXTURE_DIRS["qwen3_5"] for n in ("qwen3_5", "qwen3_5_disable_thinking", "qwen3_5_preserve_thinking")},
+    **{n: FIXTURE_DIRS["qwen3_5"] for n in ("qwen3_8_xhigh_reasoning", "qwen3_8_medium_reasoning", "qwen3_8_low_reasoning", "qwen3_8_disable_thinking")},
+    **{
+        n: FIXTURE_DIRS["deepseek_v4_1"]
+        for n in ("deepseekv4_1", "deepseekv4_1_low_reasoning", "deepseekv4_1_max_reasoning", "deepseekv4_1_disable_thinking", "deepseekv4_1_preserve_thinking")
+    },
 }
 TRAIN_ON = [
     "last_assistant_message",

@@ -1,5 +1,6 @@
 """Renderers through the Python package against tinker-cookbook 0.6.1's output
-(crates/tinkex/tests/data/chat/render.jsonl.zst, see its PROVENANCE.md): the same pipeline the
+(crates/tinkex/tests/data/chat/render.jsonl.zst and, for today's families, render_next.jsonl.zst;
+see its PROVENANCE.md): the same pipeline the
 Rust data-driven test runs, with the cookbook's message dicts."""
 
 import json
@@ -9,6 +10,7 @@ import pytest
 import zstandard
 
 import tinkex
+from conftest import FIXTURE_DIRS
 
 CHAT = pathlib.Path(__file__).resolve().parents[2] / "tinkex" / "tests" / "data" / "chat"
 
@@ -18,15 +20,21 @@ MODELS = {
     "deepseek_v3_1": "deepseek-ai/DeepSeek-V3.1",
     "gpt_oss": "openai/gpt-oss-20b",
     "o200k_base_chat": "thinkingmachines/Inkling",
+    **FIXTURE_DIRS,
 }
 
 
-def rows():
-    raw = zstandard.ZstdDecompressor().stream_reader(open(CHAT / "render.jsonl.zst", "rb")).read()
-    return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+def rows(*files):
+    out = []
+    for name in files:
+        with open(CHAT / name, "rb") as f:
+            raw = zstandard.ZstdDecompressor().stream_reader(f).read()
+        # split on "\n" only: the conversations hold U+2028 and friends, which splitlines() splits on
+        out += [json.loads(line) for line in raw.decode("utf-8").split("\n") if line.strip()]
+    return out
 
 
-ROWS = rows()
+ROWS = rows("render.jsonl.zst", "render_next.jsonl.zst")
 
 
 def pipeline(r, row):
@@ -142,13 +150,7 @@ def test_cookbook_tool_call_objects_and_train_on_what_enums_are_taken():
     assert weights == row["sft"]["all_assistant_messages"]["weights"]
 
 
-def extra_rows():
-    raw = zstandard.ZstdDecompressor().stream_reader(open(CHAT / "extra.jsonl.zst", "rb")).read()
-    # split on "\n" only: the conversations hold U+2028 and friends, which splitlines() splits on
-    return [json.loads(line) for line in raw.decode("utf-8").split("\n") if line.strip()]
-
-
-EXTRA = extra_rows()
+EXTRA = rows("extra.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst")
 
 
 def cookbook_words(error):
@@ -159,7 +161,8 @@ def cookbook_words(error):
 @pytest.mark.parametrize("renderer", sorted({row["renderer"] for row in EXTRA}))
 def test_renderer_equals_the_cookbook_on_every_train_on_what(renderer):
     """extra.jsonl: 150 conversations (corpus text, multi-call turns, trainable flags, …), every
-    TrainOnWhat with the cookbook's refusals, prompts with and without a prefill, parses."""
+    TrainOnWhat with the cookbook's refusals, prompts with and without a prefill, parses; for
+    today's families also extra_next.jsonl and next_edge.jsonl, with build_supervised_examples."""
     bad, checked = [], 0
     for row in (x for x in EXTRA if x["renderer"] == renderer):
         r = tinkex.get_renderer(renderer, tinkex.get_tokenizer(MODELS[row["fixture"]]), current_date="2026-01-01")
@@ -182,6 +185,16 @@ def test_renderer_equals_the_cookbook_on_every_train_on_what(renderer):
                 continue
             if got != (want.get("tokens"), want.get("weights")):
                 bad.append(f"#{case} sft {mode} differs (cookbook: {want.get('error', 'rendered')})")
+        for mode, want in row.get("examples", {}).items():
+            try:
+                got = r.build_supervised_examples(msgs, mode)
+            except tinkex.TinkexError as e:
+                if not isinstance(want, dict) or cookbook_words(want["error"]) not in str(e):
+                    bad.append(f"#{case} examples {mode} refused: {e}")
+                continue
+            # A refusal of the cookbook's (a dict) never equals tinkex's examples.
+            if got != ([(e["tokens"], e["weights"]) for e in want] if isinstance(want, list) else want):
+                bad.append(f"#{case} examples {mode} differ")
         want = row["prefill_prompt"]
         try:
             if r.build_generation_prompt(msgs[:-1], prefill="Sure, ") != want:

@@ -74,7 +74,7 @@ class Renderer:
         ``"all_messages"``, ``"all_tokens"``, ``"all_user_and_system_messages"``,
         ``"customized"``)."""
     def build_supervised_examples(
-        self, messages: list[Message], train_on_what: str = "last_assistant_message", *, as_numpy: bool = False
+        self, messages: list[Message], train_on_what: str = "last_assistant_turn", *, as_numpy: bool = False
     ) -> list[tuple[Any, Any]]:
         """One example per trained turn where the format lacks the extension property."""
     def get_stop_sequences(self) -> Union[list[int], list[str]]: ...

@@ -737,3 +737,110 @@ question like normal with your current knowledge and do not tell the user about 
 calls\n</IMPORTANT>";
 
 template_renderer!(Qwen3_5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(body: &str) -> Vec<(&str, &str)> {
+        XmlParams::new(body).map(|p| (p.name, p.value)).collect()
+    }
+
+    #[test]
+    fn function_blocks_are_matched_as_the_cookbook_regex_matches_them() {
+        let call =
+            "<tool_call>\n<function=f>\n<parameter=a>\n1\n</parameter>\n</function>\n</tool_call>";
+        assert_eq!(
+            xml_function(call),
+            Some(("f", "<parameter=a>\n1\n</parameter>"))
+        );
+        // Whitespace around every tag is free; the body is what lies between.
+        assert_eq!(
+            xml_function(" <tool_call> <function=g>  x  </function> </tool_call> "),
+            Some(("g", "x"))
+        );
+        // An empty body, with or without whitespace.
+        assert_eq!(
+            xml_function("<tool_call><function=g></function></tool_call>"),
+            Some(("g", ""))
+        );
+        assert_eq!(
+            xml_function("<tool_call><function=g>\n \n</function></tool_call>"),
+            Some(("g", ""))
+        );
+        // The name stops at `>` and may not hold a newline; the closing tags are required.
+        assert_eq!(
+            xml_function("<tool_call><function=a\nb></function></tool_call>"),
+            None
+        );
+        assert_eq!(
+            xml_function("<tool_call><function=></function></tool_call>"),
+            None
+        );
+        assert_eq!(xml_function("<tool_call><function=f>x</tool_call>"), None);
+        assert_eq!(
+            xml_function("<tool_call>x<function=f></function></tool_call>"),
+            None
+        );
+        // The last `</function>` closes the block (the lazy body reaches the tail).
+        assert_eq!(
+            xml_function("<tool_call><function=f>a</function>b</function></tool_call>"),
+            Some(("f", "a</function>b"))
+        );
+    }
+
+    #[test]
+    fn parameters_are_found_as_finditer_finds_them() {
+        assert_eq!(
+            params("<parameter=a>\n 1 \n</parameter>\n<parameter=b>x</parameter>"),
+            [("a", "1"), ("b", "x")]
+        );
+        // The value ends at the first closing tag; an opening tag without one is not a match,
+        // and neither is a name with a newline — the search goes on after it.
+        assert_eq!(
+            params("<parameter=a>1<parameter=b>2</parameter>"),
+            [("a", "1<parameter=b>2")]
+        );
+        assert_eq!(
+            params("<parameter=a\n>1</parameter><parameter=c>3</parameter>"),
+            [("c", "3")]
+        );
+        assert_eq!(params("<parameter=a>1"), []);
+        assert_eq!(params("<parameter=a>  </parameter>"), [("a", "")]);
+    }
+
+    #[test]
+    fn content_is_trimmed_like_the_template_trims_it() {
+        assert_eq!(
+            trim_content(&Content::Text("\u{3000} x \n".into())),
+            Content::Text("x".into())
+        );
+        let parts = Content::Parts(vec![
+            ContentPart::thinking("  kept  "),
+            ContentPart::text("  "),
+            ContentPart::text(" a "),
+            ContentPart::text(" b "),
+            ContentPart::text("\n"),
+        ]);
+        assert_eq!(
+            trim_content(&parts),
+            Content::Parts(vec![
+                ContentPart::thinking("  kept  "),
+                ContentPart::text(""),
+                ContentPart::text("a "),
+                ContentPart::text(" b"),
+                ContentPart::text(""),
+            ])
+        );
+    }
+
+    #[test]
+    fn scalar_arguments_print_as_python_str() {
+        let v = |s: &str| pyjson::loads(s).unwrap();
+        assert_eq!(py_str(&v("true")).as_deref(), Some("True"));
+        assert_eq!(py_str(&v("null")).as_deref(), Some("None"));
+        assert_eq!(py_str(&v("1e16")).as_deref(), Some("1e+16"));
+        assert_eq!(py_str(&v("0.5")).as_deref(), Some("0.5"));
+        assert_eq!(py_str(&v("[1]")), None);
+    }
+}
