@@ -4,7 +4,12 @@ exceptions allowed are tinkex's own (``TinkexError``: bad input, unknown names) 
 ``TypeError`` / ``UnicodeEncodeError`` for arguments of the wrong type; a panic would surface as
 ``pyo3_runtime.PanicException`` (a ``BaseException``), anything else as itself — both fail."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
+import zstandard
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -15,7 +20,22 @@ import tinkex  # noqa: E402
 ALLOWED = (tinkex.TinkexError, TypeError, UnicodeEncodeError)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Each renderer with a model whose bundled tokenizer it renders with.
+
+def fixture_dir(name: str) -> str:
+    """A test-only tokenizer (crates/tinkex/tests/data/fixtures: a family that is not bundled)
+    as a directory ``get_tokenizer`` loads."""
+    src = Path(__file__).resolve().parents[2] / "tinkex/tests/data/fixtures" / name
+    dst = Path(tempfile.mkdtemp(prefix=f"tinkex-py-{name}-")) / name
+    dst.mkdir()
+    with open(src / "tokenizer.json.zst", "rb") as f:
+        (dst / "tokenizer.json").write_bytes(zstandard.ZstdDecompressor().stream_reader(f).read())
+    shutil.copy(src / "tokenizer_config.json", dst)
+    return str(dst)
+
+
+DEEPSEEK_V4_1 = fixture_dir("deepseek_v4_1")
+
+# Each renderer with a model whose bundled tokenizer it renders with (or a fixture directory).
 RENDERERS = {
     "role_colon": "Qwen/Qwen3-8B",
     "llama3": "meta-llama/Llama-3.1-8B",
@@ -30,6 +50,11 @@ RENDERERS = {
     "gpt_oss_medium_reasoning": "openai/gpt-oss-20b",
     "gpt_oss_high_reasoning": "openai/gpt-oss-20b",
     "tml_v0": "thinkingmachines/Inkling",
+    "deepseekv4_1": DEEPSEEK_V4_1,
+    "deepseekv4_1_low_reasoning": DEEPSEEK_V4_1,
+    "deepseekv4_1_max_reasoning": DEEPSEEK_V4_1,
+    "deepseekv4_1_disable_thinking": DEEPSEEK_V4_1,
+    "deepseekv4_1_preserve_thinking": DEEPSEEK_V4_1,
 }
 TRAIN_ON = [
     "last_assistant_message",
