@@ -41,3 +41,15 @@ pub(crate) fn read_zst(path: &std::path::Path) -> Vec<u8> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     zstd::stream::decode_all(f).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A test-only fixture tokenizer (`tests/data/fixtures/NAME`: the families that are not bundled),
+/// built in memory from its compressed copy.
+pub(crate) fn fixture_tokenizer(name: &str) -> Arc<Tokenizer> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fixtures")
+        .join(name);
+    let json = read_zst(&dir.join("tokenizer.json.zst"));
+    let config =
+        std::fs::read(dir.join("tokenizer_config.json")).unwrap_or_else(|e| panic!("{name}: {e}"));
+    Arc::new(Tokenizer::from_bytes(&json, Some(&config)).unwrap_or_else(|e| panic!("{name}: {e}")))
+}

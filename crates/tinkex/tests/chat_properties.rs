@@ -11,14 +11,16 @@
 //!
 //! and the Datum shift and truncation.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use tinkex::chat::{self, Content, ContentPart, Datum, Message, Reduction, Role, TrainOnWhat};
 use tinkex::types::{EncodedTextChunk, ModelInput, ModelInputChunk};
 
-/// Renderer, the model whose bundled tokenizer it is tested with, and whether a thinking part
-/// in the last message survives the round trip.
+/// Renderer, the model whose tokenizer it is tested with (bundled, or a test-only fixture: see
+/// [`tokenizer`]), and whether a thinking part in the last message survives the round trip.
 const RENDERERS: &[(&str, &str, bool)] = &[
     ("role_colon", "meta-llama/Llama-3.1-8B", false),
     ("llama3", "meta-llama/Llama-3.1-8B", false),
@@ -37,7 +39,36 @@ const RENDERERS: &[(&str, &str, bool)] = &[
     ("gpt_oss_medium_reasoning", "openai/gpt-oss-20b", true),
     ("gpt_oss_high_reasoning", "openai/gpt-oss-20b", true),
     ("tml_v0", "thinkingmachines/Inkling", true),
+    ("deepseekv4_1", DEEPSEEK_V4_1, true),
+    ("deepseekv4_1_low_reasoning", DEEPSEEK_V4_1, true),
+    ("deepseekv4_1_max_reasoning", DEEPSEEK_V4_1, true),
+    ("deepseekv4_1_disable_thinking", DEEPSEEK_V4_1, false),
+    ("deepseekv4_1_preserve_thinking", DEEPSEEK_V4_1, true),
+    ("qwen3_5", QWEN3_5, true),
+    ("qwen3_5_disable_thinking", QWEN3_5, false),
+    ("qwen3_5_preserve_thinking", QWEN3_5, true),
+    ("qwen3_8_xhigh_reasoning", QWEN3_8, true),
+    ("qwen3_8_medium_reasoning", QWEN3_8, true),
+    ("qwen3_8_low_reasoning", QWEN3_8, true),
+    ("qwen3_8_disable_thinking", QWEN3_8, false),
 ];
+
+const DEEPSEEK_V4_1: &str = "deepseek-ai/DeepSeek-V4.1-Flash";
+const QWEN3_5: &str = "Qwen/Qwen3.5-27B";
+const QWEN3_8: &str = "Qwen/Qwen3.8-27B";
+
+/// The tokenizer of `model`: bundled, or for a family that is not, its test-only fixture
+/// (tests/data/fixtures).
+fn tokenizer(cache: &tinkex::cache::TokenizerCache, model: &str) -> Arc<tinkex::Tokenizer> {
+    let fixture = match model {
+        DEEPSEEK_V4_1 => "deepseek_v4_1",
+        QWEN3_5 | QWEN3_8 => "qwen3_5",
+        _ => return cache.get_or_load(model).unwrap(),
+    };
+    // Read whole when loaded: the directory can go once the tokenizer is built.
+    let (_tmp, dir) = common::fixture_dir(fixture);
+    Arc::new(common::from_path(&dir).unwrap_or_else(|e| panic!("{fixture}: {e}")))
+}
 
 fn renderers() -> &'static Vec<(Arc<dyn chat::Renderer>, bool)> {
     static R: OnceLock<Vec<(Arc<dyn chat::Renderer>, bool)>> = OnceLock::new();
@@ -48,13 +79,10 @@ fn renderers() -> &'static Vec<(Arc<dyn chat::Renderer>, bool)> {
                 .with_hub_cache(None)
                 .with_prepared_cache(None),
         );
-        let names: Vec<&str> = chat::renderer_names().collect();
         RENDERERS
             .iter()
-            // The families not merged yet are skipped (every name is checked registered below).
-            .filter(|(name, _, _)| names.contains(name))
             .map(|(name, model, thinks)| {
-                let tok = cache.get_or_load(model).unwrap();
+                let tok = tokenizer(&cache, model);
                 (chat::renderer(name, tok).unwrap(), *thinks)
             })
             .collect()

@@ -12,6 +12,7 @@ use crate::types::{EncodedTextChunk, ModelInput, ModelInputChunk};
 
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolSpec, TrainOnWhat,
+    UnparsedToolCall,
 };
 use super::stream::StreamFormat;
 
@@ -465,6 +466,63 @@ pub(crate) fn parse_response_for_stop_token(
     }
 }
 
+/// The cookbook's cap on the raw text of an unterminated tool block, in characters
+/// (`PARSE_FAILURE_DETAIL_MAX_CHARS`).
+pub(crate) const DETAIL_MAX_CHARS: usize = 16384;
+
+const THINK_OPEN: &str = "<think>";
+const THINK_CLOSE: &str = "</think>";
+
+/// `parse_think_blocks`: `None` without `<think>`; else the text and (non-empty) thinking parts
+/// of every `<think>…</think>` block in order, empty pieces left out (so possibly no parts).
+pub(crate) fn parse_think_blocks(content: &str) -> Option<Vec<ContentPart>> {
+    if !content.contains(THINK_OPEN) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut pos = 0;
+    while let Some(open) = content[pos..].find(THINK_OPEN).map(|i| pos + i) {
+        let inner = open + THINK_OPEN.len();
+        let Some(close) = content[inner..].find(THINK_CLOSE).map(|i| inner + i) else {
+            break;
+        };
+        if open > pos {
+            parts.push(ContentPart::text(&content[pos..open]));
+        }
+        if close > inner {
+            parts.push(ContentPart::thinking(&content[inner..close]));
+        }
+        pos = close + THINK_CLOSE.len();
+    }
+    if pos < content.len() {
+        parts.push(ContentPart::text(&content[pos..]));
+    }
+    Some(parts)
+}
+
+/// The first `n` characters of `s` (Python's `s[:n]`).
+pub(crate) fn first_chars(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+/// `detect_unterminated_tool_block`: more `open` markers than `close` markers leave the text
+/// from the last `open` (at most [`DETAIL_MAX_CHARS`] of it) as an unparsed call.
+pub(crate) fn detect_unterminated_tool_block(
+    content: &str,
+    open: &str,
+    close: &str,
+) -> Option<UnparsedToolCall> {
+    let opens = content.matches(open).count();
+    if opens == 0 || opens <= content.matches(close).count() {
+        return None;
+    }
+    let from = content.rfind(open)?;
+    Some(UnparsedToolCall {
+        raw_text: first_chars(&content[from..], DETAIL_MAX_CHARS).to_owned(),
+        error: format!("unterminated tool block: '{open}' opened without a matching '{close}'"),
+    })
+}
+
 /// The id of a text that must encode to exactly one token (a format's special token).
 pub(crate) fn single_token(renderer: &str, tok: &Tokenizer, text: &str) -> Result<u32> {
     match tok.encode(text, false)?.as_slice() {
@@ -478,5 +536,42 @@ pub(crate) fn single_token(renderer: &str, tok: &Tokenizer, text: &str) -> Resul
                 other.len()
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn think_blocks_and_unterminated_tool_blocks() {
+        assert_eq!(parse_think_blocks("no tags"), None);
+        assert_eq!(
+            parse_think_blocks("<think>x"),
+            Some(vec![ContentPart::text("<think>x")])
+        );
+        // Empty pieces are left out, unclosed text kept as text.
+        assert_eq!(
+            parse_think_blocks("a<think></think><think>t</think>b<think>c"),
+            Some(vec![
+                ContentPart::text("a"),
+                ContentPart::thinking("t"),
+                ContentPart::text("b<think>c"),
+            ])
+        );
+        assert_eq!(first_chars("héllo", 2), "hé");
+        assert_eq!(
+            detect_unterminated_tool_block("a<x></x>", "<x>", "</x>"),
+            None
+        );
+        let d = detect_unterminated_tool_block("<x>1</x><x>2<x>3", "<x>", "</x>").unwrap();
+        assert_eq!(d.raw_text, "<x>3");
+        assert_eq!(
+            d.error,
+            "unterminated tool block: '<x>' opened without a matching '</x>'"
+        );
+        let long = format!("<x>{}", "é".repeat(DETAIL_MAX_CHARS));
+        let d = detect_unterminated_tool_block(&long, "<x>", "</x>").unwrap();
+        assert_eq!(d.raw_text.chars().count(), DETAIL_MAX_CHARS);
     }
 }

@@ -19,8 +19,9 @@ use crate::tokenizer::Tokenizer;
 use crate::types::ModelInput;
 
 use super::base::{
-    self, ensure_text, parse_response_for_stop_token, refuse, refuse_images, single_token,
-    RenderContext, RenderedMessage, Template,
+    self, detect_unterminated_tool_block, ensure_text, parse_response_for_stop_token,
+    parse_think_blocks, refuse, refuse_images, single_token, RenderContext, RenderedMessage,
+    Template,
 };
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
@@ -40,10 +41,6 @@ const TOOL_CALL_END: &str = "<｜tool▁call▁end｜>";
 const TOOL_SEP: &str = "<｜tool▁sep｜>";
 const TOOL_OUTPUT_BEGIN: &str = "<｜tool▁output▁begin｜>";
 const TOOL_OUTPUT_END: &str = "<｜tool▁output▁end｜>";
-
-/// The cookbook's cap on the raw text of an unterminated tool block, in characters
-/// (`PARSE_FAILURE_DETAIL_MAX_CHARS`).
-const DETAIL_MAX_CHARS: usize = 16384;
 
 pub(crate) struct DeepSeekV3 {
     name: &'static str,
@@ -143,52 +140,6 @@ fn remove_think_blocks(s: &str, out: &mut String) {
         pos = close + THINK_CLOSE.len();
     }
     out.push_str(&s[pos..]);
-}
-
-/// `parse_think_blocks`: `None` without `<think>`; else the text and (non-empty) thinking parts
-/// of every `<think>…</think>` block in order, empty pieces left out (so possibly no parts).
-fn parse_think_blocks(content: &str) -> Option<Vec<ContentPart>> {
-    if !content.contains(THINK_OPEN) {
-        return None;
-    }
-    let mut parts = Vec::new();
-    let mut pos = 0;
-    while let Some(open) = content[pos..].find(THINK_OPEN).map(|i| pos + i) {
-        let inner = open + THINK_OPEN.len();
-        let Some(close) = content[inner..].find(THINK_CLOSE).map(|i| inner + i) else {
-            break;
-        };
-        if open > pos {
-            parts.push(ContentPart::text(&content[pos..open]));
-        }
-        if close > inner {
-            parts.push(ContentPart::thinking(&content[inner..close]));
-        }
-        pos = close + THINK_CLOSE.len();
-    }
-    if pos < content.len() {
-        parts.push(ContentPart::text(&content[pos..]));
-    }
-    Some(parts)
-}
-
-/// The first `n` characters of `s`.
-fn first_chars(s: &str, n: usize) -> &str {
-    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
-}
-
-/// `detect_unterminated_tool_block`: more `open` markers than `close` markers leave the text
-/// from the last `open` as an unparsed call.
-fn unterminated_block(content: &str, open: &str, close: &str) -> Option<UnparsedToolCall> {
-    let opens = content.matches(open).count();
-    if opens == 0 || opens <= content.matches(close).count() {
-        return None;
-    }
-    let from = content.rfind(open)?;
-    Some(UnparsedToolCall {
-        raw_text: first_chars(&content[from..], DETAIL_MAX_CHARS).to_owned(),
-        error: format!("unterminated tool block: '{open}' opened without a matching '{close}'"),
-    })
 }
 
 /// `re.sub(r"\s*<｜tool▁calls▁begin｜>.*?<｜tool▁calls▁end｜>", "", content, flags=re.DOTALL)`:
@@ -422,8 +373,10 @@ impl Template for DeepSeekV3 {
             return Ok((Message::new(Role::Assistant, content), termination));
         }
         let (calls, mut unparsed) = self.parse_tool_calls(&content)?;
-        if let Some(dangling) = unterminated_block(&content, TOOL_CALLS_BEGIN, TOOL_CALLS_END)
-            .or_else(|| unterminated_block(&content, TOOL_CALL_BEGIN, TOOL_CALL_END))
+        if let Some(dangling) =
+            detect_unterminated_tool_block(&content, TOOL_CALLS_BEGIN, TOOL_CALLS_END).or_else(
+                || detect_unterminated_tool_block(&content, TOOL_CALL_BEGIN, TOOL_CALL_END),
+            )
         {
             unparsed.push(dangling);
         }
@@ -777,12 +730,6 @@ mod tests {
             remove_tool_sections(&format!("a {sec}<｜tool▁calls▁begin｜>")),
             "a<｜tool▁calls▁begin｜>"
         );
-        assert_eq!(parse_think_blocks("no tags"), None);
-        assert_eq!(
-            parse_think_blocks("<think>x"),
-            Some(vec![ContentPart::text("<think>x")])
-        );
-        assert_eq!(first_chars("héllo", 2), "hé");
     }
 
     #[test]

@@ -41,6 +41,7 @@ mod stream;
 mod text;
 
 mod deepseek_v3;
+mod deepseek_v4_1;
 mod gpt_oss;
 mod llama3;
 mod qwen3;
@@ -226,6 +227,11 @@ const RENDERERS: &[(&str, Build)] = &[
         deepseek_v3::build_disable_thinking,
     ),
     ("deepseekv3_thinking", deepseek_v3::build_thinking),
+    ("deepseekv4_1", deepseek_v4_1::build),
+    ("deepseekv4_1_low_reasoning", deepseek_v4_1::build),
+    ("deepseekv4_1_max_reasoning", deepseek_v4_1::build),
+    ("deepseekv4_1_disable_thinking", deepseek_v4_1::build),
+    ("deepseekv4_1_preserve_thinking", deepseek_v4_1::build),
     ("gpt_oss_no_sysprompt", gpt_oss::build_no_sysprompt),
     ("gpt_oss_low_reasoning", gpt_oss::build_low),
     ("gpt_oss_medium_reasoning", gpt_oss::build_medium),
