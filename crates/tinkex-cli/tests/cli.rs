@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const LLAMA: &str = "meta-llama/Llama-3.1-8B";
 const QWEN: &str = "Qwen/Qwen3-8B";
@@ -234,6 +234,39 @@ fn resolve_reports_the_tokenizer() {
         out,
         "moonshotai/Kimi-K2.5@4d01dfe0332d63057c186e0b262165819efb6611\n"
     );
+}
+
+/// Today's families (issue #14) are not bundled: they resolve to their own repos, with the
+/// cookbook's recommended renderers.
+#[test]
+fn resolve_names_todays_families_repos_and_renderers() {
+    let v = resolve_json(&["Qwen/Qwen3.8-27B"]);
+    assert_eq!(v["tokenizer_id"], "Qwen/Qwen3.8-27B");
+    assert_eq!(v["bundled"], false);
+    assert_eq!(
+        v["renderers"],
+        json!([
+            "qwen3_8_xhigh_reasoning",
+            "qwen3_8_disable_thinking",
+            "qwen3_8_medium_reasoning",
+            "qwen3_8_low_reasoning"
+        ])
+    );
+    let v = resolve_json(&["Qwen/Qwen3.6-35B-A3B"]);
+    assert_eq!(v["tokenizer_id"], "Qwen/Qwen3.6-35B-A3B");
+    assert_eq!(
+        v["renderers"],
+        json!([
+            "qwen3_5",
+            "qwen3_5_disable_thinking",
+            "qwen3_5_preserve_thinking"
+        ])
+    );
+    let v = resolve_json(&["deepseek-ai/DeepSeek-V4.1-Flash:peft:3"]);
+    assert_eq!(v["tokenizer_id"], "deepseek-ai/DeepSeek-V4.1-Flash");
+    assert_eq!(v["bundled"], false);
+    assert_eq!(v["renderers"][0], "deepseekv4_1");
+    assert_eq!(v["renderers"].as_array().map(Vec::len), Some(5));
 }
 
 #[test]
