@@ -6,6 +6,8 @@
 //!
 //! `cargo bench -p tinkex --bench chat` (or `-- --quick`: 1,000 conversations, one round).
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,6 +60,9 @@ fn main() {
         "renderer", "convs", "1 thread/s", "all cores/s", "cores"
     );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Today's families are not bundled: their test-only fixture directories.
+    let qwen3_5 = common::fixture_dir("qwen3_5").display().to_string();
+    let deepseek_v4_1 = common::fixture_dir("deepseek_v4_1").display().to_string();
     for (name, model) in [
         ("qwen3", "Qwen/Qwen3-8B"),
         ("llama3", "meta-llama/Llama-3.1-8B-Instruct"),
@@ -65,6 +70,9 @@ fn main() {
         ("deepseekv3_thinking", "deepseek-ai/DeepSeek-V3.1"),
         ("gpt_oss_medium_reasoning", "openai/gpt-oss-20b"),
         ("tml_v0", "thinkingmachines/Inkling"),
+        ("qwen3_5", &qwen3_5),
+        ("qwen3_8_low_reasoning", &qwen3_5),
+        ("deepseekv4_1", &deepseek_v4_1),
     ] {
         let r: Arc<dyn chat::Renderer> = match cache
             .get_or_load(model)

@@ -23,8 +23,8 @@ use crate::error::Result;
 use crate::tokenizer::Tokenizer;
 
 use super::base::{
-    parse_response_for_stop_token, refuse, refuse_images, single_token, RenderContext,
-    RenderedMessage, Template,
+    detect_unterminated_tool_block, parse_response_for_stop_token, refuse, refuse_images,
+    single_token, RenderContext, RenderedMessage, Template,
 };
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
@@ -51,8 +51,6 @@ const TOOL_OPEN: &str = "<tool_call>";
 const TOOL_CLOSE: &str = "</tool_call>";
 /// `_frame_thinking("")`: the block the template writes on a produced turn that did not reason.
 pub(super) const EMPTY_FRAME: &str = "<think>\n\n</think>\n\n";
-/// `PARSE_FAILURE_DETAIL_MAX_CHARS`: the longest `raw_text` of an unterminated tool block.
-const DETAIL_MAX_CHARS: usize = 16384;
 
 /// Every role, so headers can be encoded once (`ROLES[role_index(r)] == r`).
 const ROLES: [Role; 7] = [
@@ -459,23 +457,11 @@ pub(super) fn parse_reply(
         m.tool_calls = (!calls.is_empty()).then_some(calls);
         m.unparsed_tool_calls = (!unparsed.is_empty()).then_some(unparsed);
     }
-    // A `<tool_call>` opened and never closed (`detect_unterminated_tool_block`).
-    if content.matches(TOOL_OPEN).count() > content.matches(TOOL_CLOSE).count() {
-        let from = content.rfind(TOOL_OPEN).unwrap_or(0);
-        let raw = &content[from..];
-        let raw = raw
-            .char_indices()
-            .nth(DETAIL_MAX_CHARS)
-            .map_or(raw, |(i, _)| &raw[..i]);
+    // A `<tool_call>` opened and never closed.
+    if let Some(dangling) = detect_unterminated_tool_block(&content, TOOL_OPEN, TOOL_CLOSE) {
         m.unparsed_tool_calls
             .get_or_insert_with(Vec::new)
-            .push(UnparsedToolCall {
-                raw_text: raw.to_owned(),
-                error: format!(
-                    "unterminated tool block: '{TOOL_OPEN}' opened without a matching \
-                     '{TOOL_CLOSE}'"
-                ),
-            });
+            .push(dangling);
     }
     if let Content::Text(t) = &mut m.content {
         *t = content;
