@@ -137,7 +137,14 @@ pub(crate) trait Template: Send + Sync {
                 StopSequences::Strings(_) => Vec::new(),
             },
             think_tags: self.thinks_in_tags(),
+            opens_thinking: self.opens_thinking(),
         })
+    }
+
+    /// Whether the generation prompt ends inside an open think block (its parse puts the
+    /// opening back before a reply that closes it).
+    fn opens_thinking(&self) -> bool {
+        false
     }
 
     /// Whether the format writes reasoning as `<think>…</think>` text.

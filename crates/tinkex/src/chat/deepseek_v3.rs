@@ -243,6 +243,9 @@ impl Template for DeepSeekV3 {
     fn thinks_in_tags(&self) -> bool {
         true
     }
+    fn opens_thinking(&self) -> bool {
+        self.thinking
+    }
 
     fn bos_tokens(&self) -> Result<Vec<u32>> {
         Ok(vec![self.bos])

@@ -924,6 +924,11 @@ impl Template for DeepSeekV41 {
         true
     }
 
+    /// Thinking mode's prompt ends with `<｜Assistant｜><think>`.
+    fn opens_thinking(&self) -> bool {
+        self.think.is_some()
+    }
+
     fn bos_tokens(&self) -> Result<Vec<u32>> {
         Ok(self.bos.clone())
     }

@@ -596,6 +596,10 @@ impl Template for Qwen3_5 {
     fn thinks_in_tags(&self) -> bool {
         true
     }
+    /// The prompt ends with `<think>\n` (closed empty with thinking disabled).
+    fn opens_thinking(&self) -> bool {
+        !self.disable_thinking
+    }
 
     fn render_message(&self, m: &Message, ctx: &RenderContext) -> Result<RenderedMessage> {
         refuse_images(self.name, m)?;
@@ -831,6 +835,59 @@ mod tests {
                 ContentPart::text(" b"),
                 ContentPart::text(""),
             ])
+        );
+    }
+
+    /// The prompt ends with `<think>\n`: a reply streams as reasoning until `</think>`, then as
+    /// text, and ends with the message `parse_response` gives; a reply that opens its own
+    /// block, or a disable-thinking reply, streams as written.
+    #[test]
+    fn streaming_starts_inside_the_prompts_think_block() {
+        use crate::chat::StreamDelta;
+        let tok = crate::testing::fixture_tokenizer("qwen3_5");
+        let stream = |name: &str, text: &str| {
+            let r = crate::chat::renderer(name, tok.clone()).unwrap();
+            let mut ids = tok.encode(text, false).unwrap();
+            ids.push(tok.token_to_id("<|im_end|>").unwrap());
+            let mut p = r.streaming_parser().unwrap();
+            let mut deltas = Vec::new();
+            for id in &ids {
+                deltas.extend(p.feed(*id).unwrap());
+            }
+            deltas.extend(p.finish().unwrap());
+            let (thinking, text): (String, String) =
+                deltas.iter().fold(Default::default(), |(mut t, mut x), d| {
+                    match d {
+                        StreamDelta::Thinking { thinking, .. } => t.push_str(thinking),
+                        StreamDelta::Text { text, .. } => x.push_str(text),
+                        _ => {}
+                    }
+                    (t, x)
+                });
+            let Some(StreamDelta::Message { message, .. }) = deltas.last() else {
+                panic!("no final message");
+            };
+            assert!(message.same_as(&r.parse_response(&ids).unwrap().0));
+            (thinking, text, message.content.clone())
+        };
+        let (thinking, text, content) = stream("qwen3_5", "why\n</think>\n\nBecause.");
+        assert_eq!(
+            (thinking.as_str(), text.as_str()),
+            ("why\n", "\n\nBecause.")
+        );
+        assert_eq!(
+            content,
+            Content::Parts(vec![
+                ContentPart::thinking("why"),
+                ContentPart::text("Because.")
+            ])
+        );
+        let (thinking, text, _) = stream("qwen3_8_low_reasoning", "<think>\nhm\n</think>\n\nOk");
+        assert_eq!((thinking.as_str(), text.as_str()), ("\nhm\n", "\n\nOk"));
+        let (thinking, text, _) = stream("qwen3_5_disable_thinking", "Plain </think> answer");
+        assert_eq!(
+            (thinking.as_str(), text.as_str()),
+            ("", "Plain </think> answer")
         );
     }
 

@@ -3,7 +3,9 @@
 //!
 //! Feed each sampled id to [`StreamingParser::feed`]; it returns what became certain: a
 //! [`StreamDelta::Header`] once, then text and thinking deltas (for formats that write reasoning
-//! as `<think>…</think>`, text that might be the start of a tag is held back until it is not).
+//! as `<think>…</think>`, text that might be the start of a tag is held back until it is not;
+//! where the generation prompt leaves a think block open — Qwen3.5/3.8, DeepSeek thinking modes
+//! — the reply is reasoning until `</think>`).
 //! [`StreamingParser::finish`] returns the rest and, last, [`StreamDelta::Message`]: exactly what
 //! [`super::Renderer::parse_response`] gives for all the ids fed. Ids after the format's stop
 //! token are kept for that final parse but produce no deltas.
@@ -45,6 +47,9 @@ use super::Renderer;
 pub struct StreamFormat {
     pub(crate) end_tokens: Vec<u32>,
     pub(crate) think_tags: bool,
+    /// The generation prompt ends inside an open think block (Qwen3.5's `<think>\n`, DeepSeek's
+    /// prefilled `<think>`): a reply starts with reasoning unless it opens a block itself.
+    pub(crate) opens_thinking: bool,
 }
 
 /// One thing the streaming parser learned. As JSON (what `tinkex chat parse --stream` prints,
@@ -107,6 +112,8 @@ pub struct StreamingParser<'r> {
     emitted: usize,
     header_emitted: bool,
     in_thinking: bool,
+    /// Whether the start of the reply is still to be read for the prompt's open think block.
+    at_start: bool,
     content_index: usize,
     finished: bool,
 }
@@ -122,6 +129,7 @@ impl<'r> StreamingParser<'r> {
             emitted: 0,
             header_emitted: false,
             in_thinking: false,
+            at_start: true,
             content_index: 0,
             finished: false,
         })
@@ -201,6 +209,16 @@ impl<'r> StreamingParser<'r> {
             self.emitted = self.text.len();
             return;
         }
+        if self.at_start && self.format.opens_thinking {
+            // The reply continues the prompt's open block — unless it opens one itself, as the
+            // parser's restoration of the prefill also assumes.
+            let head = &self.text[self.emitted..];
+            if !all && head.len() < THINK_OPEN.len() && THINK_OPEN.starts_with(head) {
+                return;
+            }
+            self.in_thinking = !head.starts_with(THINK_OPEN);
+        }
+        self.at_start = false;
         loop {
             let pos = self.emitted;
             let tag = if self.in_thinking {

@@ -1312,6 +1312,7 @@ impl Renderer for TmlV0 {
         Ok(StreamFormat {
             end_tokens: vec![self.ids.end_sampling],
             think_tags: false,
+            opens_thinking: false,
         })
     }
 }
