@@ -6,7 +6,8 @@
 #
 #   bash scripts/chat-bench.sh [SHARED_DIR] [RUNS] [COUNT]
 #
-# ONLY=tml_v0 (a renderer name) runs that row alone; NO_LIBRARY=1 skips the library bench.
+# ONLY=tml_v0 (renderer names, comma-separated) runs those rows alone; NO_LIBRARY=1 skips the
+# library bench.
 #
 # Makes .venv-cookbook with scripts/cookbook-venv.sh on first use (~3.5 GB: torch); CI never runs it.
 set -euo pipefail
@@ -48,7 +49,7 @@ secs() {
 
 printf '%-26s %8s %10s %10s %12s %12s %8s\n' renderer lines tinkex_s cookbook_s tinkex_conv/s cookbook_conv/s speedup
 while IFS='|' read -r r model tok; do
-  [ -n "${ONLY:-}" ] && [ "$r" != "$ONLY" ] && continue
+  [ -n "${ONLY:-}" ] && [[ ",$ONLY," != *",$r,"* ]] && continue
   # The conversations this renderer accepts (llama3 refuses thinking parts and tools), repeated.
   "$venv/bin/python" scripts/chat_bench_cookbook.py "$tok" "$r" --filter \
     < "$shared/chat/conversations.jsonl" > "$work/ok.jsonl" 2>/dev/null

@@ -164,6 +164,37 @@ fn pipeline(r: &dyn chat::Renderer, row: &Row) -> tinkex::Result<Vec<Message>> {
     Ok(messages)
 }
 
+/// `parse_response(tokens)` gives `message` and `termination`, and so does the streaming
+/// parser's final delta; each difference is added to `bad`, labelled.
+fn check_parse(
+    r: &(dyn chat::Renderer + 'static),
+    tokens: &[u32],
+    message: &Message,
+    termination: chat::ParseTermination,
+    label: &str,
+    bad: &mut Vec<String>,
+) {
+    match r.parse_response(tokens) {
+        Ok((m, t)) if m.same_as(message) && t == termination => {}
+        other => bad.push(format!(
+            "{label} {tokens:?}: parsed {other:?}, want {message:?} {termination:?}"
+        )),
+    }
+    let mut p = r.streaming_parser().unwrap();
+    let mut deltas = Vec::new();
+    for &id in tokens {
+        deltas.extend(p.feed(id).unwrap());
+    }
+    deltas.extend(p.finish().unwrap());
+    match deltas.last() {
+        Some(chat::StreamDelta::Message {
+            message: m,
+            termination: t,
+        }) if m.same_as(message) && *t == termination => {}
+        other => bad.push(format!("{label} streaming final: {other:?}")),
+    }
+}
+
 fn diff_at<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -312,27 +343,14 @@ fn check(name: &str, file: &str) {
             }
         }
         if let (Some(completion), Some(parsed)) = (&row.completion, &row.parsed) {
-            match r.parse_response(completion) {
-                Ok((m, t)) if m.same_as(&parsed.message) && t == parsed.termination => {}
-                other => bad.push(format!(
-                    "#{case} parsed: got {other:?}, want {:?} {:?}",
-                    parsed.message, parsed.termination
-                )),
-            }
-            // The streaming parser ends with the same message.
-            let mut p = r.streaming_parser().unwrap();
-            let mut deltas = Vec::new();
-            for &id in completion {
-                deltas.extend(p.feed(id).unwrap());
-            }
-            deltas.extend(p.finish().unwrap());
-            match deltas.last() {
-                Some(chat::StreamDelta::Message {
-                    message,
-                    termination,
-                }) if message.same_as(&parsed.message) && *termination == parsed.termination => {}
-                other => bad.push(format!("#{case} streaming final: {other:?}")),
-            }
+            check_parse(
+                &*r,
+                completion,
+                &parsed.message,
+                parsed.termination,
+                &format!("#{case}"),
+                &mut bad,
+            );
         }
     }
     assert!(
@@ -381,131 +399,93 @@ oracle! {
     deepseekv4_1_preserve_thinking: "deepseekv4_1_preserve_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
 }
 
+/// A parse oracle: random replies and the cookbook's `parse_response` of each, through
+/// [`check_parse`] — `count` lines for `name` (lines without a renderer are all `name`'s).
+fn parse_oracle(file: &str, name: &str, fixture: &str, count: usize) {
+    #[derive(Deserialize)]
+    struct Line {
+        #[serde(default)]
+        renderer: Option<String>,
+        tokens: Vec<u32>,
+        message: Message,
+        termination: chat::ParseTermination,
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/chat")
+        .join(file);
+    let bytes = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
+    let lines: Vec<Line> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Line>(l).unwrap())
+        .filter(|l| l.renderer.as_deref().is_none_or(|r| r == name))
+        .collect();
+    assert_eq!(lines.len(), count, "{name}");
+    let r = chat::renderer(name, tokenizer(fixture)).unwrap();
+    let mut bad = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let label = format!("#{i}");
+        check_parse(
+            &*r,
+            &line.tokens,
+            &line.message,
+            line.termination,
+            &label,
+            &mut bad,
+        );
+    }
+    assert!(
+        bad.is_empty(),
+        "{name}: {} of {count} differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
 /// Inkling's parser beyond the trained completions: `tml_v0_parse.jsonl.zst`, 4000 random
 /// replies (scripts/tml_v0_parse_oracle.py, seed 1) — headers with names, several turns,
 /// special tokens inside content, broken UTF-8, tool-call JSON of every shape, truncations —
 /// through the cookbook's `parse_response`, and the streaming parser's final message.
 #[test]
 fn tml_v0_parse() {
-    #[derive(Deserialize)]
-    struct Line {
-        tokens: Vec<u32>,
-        message: Message,
-        termination: chat::ParseTermination,
-    }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/chat/tml_v0_parse.jsonl.zst");
-    let bytes = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
-    let lines: Vec<Line> = String::from_utf8(bytes)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 4000);
-    let r = chat::renderer("tml_v0", tokenizer("o200k_base_chat")).unwrap();
-    let mut bad = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        match r.parse_response(&line.tokens) {
-            Ok((m, t)) if m.same_as(&line.message) && t == line.termination => {}
-            other => bad.push(format!(
-                "#{i} {:?}: got {other:?}, want {:?} {:?}",
-                line.tokens, line.message, line.termination
-            )),
-        }
-        let mut p = r.streaming_parser().unwrap();
-        let mut deltas = Vec::new();
-        for &id in &line.tokens {
-            deltas.extend(p.feed(id).unwrap());
-        }
-        deltas.extend(p.finish().unwrap());
-        match deltas.last() {
-            Some(chat::StreamDelta::Message {
-                message,
-                termination,
-            }) if message.same_as(&line.message) && *termination == line.termination => {}
-            other => bad.push(format!("#{i} streaming final: {other:?}")),
-        }
-    }
-    assert!(
-        bad.is_empty(),
-        "{} of 4000 differ:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    parse_oracle("tml_v0_parse.jsonl.zst", "tml_v0", "o200k_base_chat", 4000);
 }
 
 /// Today's parsers beyond the trained completions: `next_parse.jsonl.zst`, 1500 random replies
 /// per renderer (scripts/next_parse_oracle.py, seed 1) — Qwen3.5/3.8 XML tool calls and
 /// DeepSeek-V4.1 DSML blocks, well-formed and not, whitespace variants, JSON and non-JSON
-/// values, thinking with and without its prefilled opening, truncations — through the
-/// cookbook's `parse_response`, and the streaming parser's final message.
-fn next_parse(name: &str) {
-    #[derive(Deserialize)]
-    struct Line {
-        renderer: String,
-        fixture: String,
-        tokens: Vec<u32>,
-        message: Message,
-        termination: chat::ParseTermination,
-    }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/chat/next_parse.jsonl.zst");
-    let bytes = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
-    let lines: Vec<Line> = String::from_utf8(bytes)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Line>(l).unwrap())
-        .filter(|l| l.renderer == name)
-        .collect();
-    assert_eq!(lines.len(), 1500, "{name}");
-    let r = chat::renderer(name, tokenizer(&lines[0].fixture)).unwrap();
-    let mut bad = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        match r.parse_response(&line.tokens) {
-            Ok((m, t)) if m.same_as(&line.message) && t == line.termination => {}
-            other => bad.push(format!(
-                "#{i} {:?}: got {other:?}, want {:?} {:?}",
-                line.tokens, line.message, line.termination
-            )),
-        }
-        let mut p = r.streaming_parser().unwrap();
-        let mut deltas = Vec::new();
-        for &id in &line.tokens {
-            deltas.extend(p.feed(id).unwrap());
-        }
-        deltas.extend(p.finish().unwrap());
-        match deltas.last() {
-            Some(chat::StreamDelta::Message {
-                message,
-                termination,
-            }) if message.same_as(&line.message) && *termination == line.termination => {}
-            other => bad.push(format!("#{i} streaming final: {other:?}")),
-        }
-    }
-    assert!(
-        bad.is_empty(),
-        "{name}: {} of 1500 differ:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
-}
-
+/// values, thinking with and without its prefilled opening, truncations.
 #[test]
 fn qwen3_5_parse() {
-    next_parse("qwen3_5");
+    parse_oracle("next_parse.jsonl.zst", "qwen3_5", "qwen3_5", 1500);
 }
 
 #[test]
 fn qwen3_8_parse() {
-    next_parse("qwen3_8_xhigh_reasoning");
+    parse_oracle(
+        "next_parse.jsonl.zst",
+        "qwen3_8_xhigh_reasoning",
+        "qwen3_5",
+        1500,
+    );
 }
 
 #[test]
 fn deepseekv4_1_parse() {
-    next_parse("deepseekv4_1");
+    parse_oracle(
+        "next_parse.jsonl.zst",
+        "deepseekv4_1",
+        "deepseek_v4_1",
+        1500,
+    );
 }
 
 #[test]
 fn deepseekv4_1_disable_thinking_parse() {
-    next_parse("deepseekv4_1_disable_thinking");
+    parse_oracle(
+        "next_parse.jsonl.zst",
+        "deepseekv4_1_disable_thinking",
+        "deepseek_v4_1",
+        1500,
+    );
 }

@@ -41,6 +41,7 @@ use super::message::{
     TrainOnWhat, UnparsedToolCall,
 };
 use super::pyjson::{self, py_repr_float, DumpOptions, PyStr, Value};
+use super::pyrepr::type_name;
 use super::qwen3::{parse_reply, qwen_role, EMPTY_FRAME};
 use super::text::{py_isspace, py_strip};
 use super::{template_renderer, Renderer, RendererOptions};
@@ -171,19 +172,6 @@ fn py_str(v: &Value) -> Option<String> {
     })
 }
 
-/// Python's type name of a JSON value, as an `AttributeError` names it.
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Int(_) => "int",
-        Value::Float(_) => "float",
-        Value::Str(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 impl Qwen3_5 {
     fn effort(&self) -> &'static str {
         match self.family {
@@ -290,7 +278,7 @@ impl Qwen3_5 {
                     format!(
                         "'{}' object has no attribute 'items' (the arguments of tool call `{}` \
                          are not a JSON object)",
-                        py_type(&args),
+                        type_name(&args),
                         f.name
                     ),
                 ));
