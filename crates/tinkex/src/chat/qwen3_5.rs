@@ -351,16 +351,13 @@ impl Qwen3_5 {
         if text.is_empty() && effort.is_empty() {
             return Cow::Owned(messages[1..].to_vec());
         }
-        let text = if !effort.is_empty()
-            && !(text == effort || text.starts_with(&format!("{effort}\n\n")))
-        {
-            if text.is_empty() {
-                effort.to_owned()
-            } else {
-                format!("{effort}\n\n{text}")
-            }
-        } else {
-            text.to_owned()
+        // Already there (or no sentence to add): as it is.
+        let has_effort =
+            effort.is_empty() || text == effort || text.starts_with(&format!("{effort}\n\n"));
+        let text = match (has_effort, text.is_empty()) {
+            (true, _) => text.to_owned(),
+            (false, true) => effort.to_owned(),
+            (false, false) => format!("{effort}\n\n{text}"),
         };
         let mut m = first.clone();
         m.content = Content::Text(text);
