@@ -32,17 +32,36 @@ pub(crate) const O200K_PATTERN: &str = concat!(
 );
 
 /// Patterns with a hand-written scanner. Sources: GPT-2 (`ByteLevel`'s built-in regex, the
-/// `gpt2` fixture); Qwen2/Qwen3 (`qwen3` fixture's `Split`, one digit per piece); Llama-3
-/// (`llama3_1` fixture's `Split`, up to three digits); o200k (`gpt_oss` fixture's `Split`).
+/// `gpt2` fixture); Qwen2/Qwen3 (`qwen3` fixture's `Split`, one digit per piece); Qwen3.5
+/// (Qwen3.5/3.6/3.8, the test-only `qwen3_5` fixture's `Split`: Qwen3's with marks joined to
+/// letters); Llama-3 (`llama3_1` fixture's `Split`, up to three digits); o200k (`gpt_oss`
+/// fixture's `Split`).
 pub(crate) const SCANNERS: &[(&str, Scanner)] = &[
     (GPT2_PATTERN, Scanner::Gpt2),
     (
         r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
-        Scanner::Llama3 { max_digits: 1 },
+        Scanner::Llama3 {
+            max_digits: 1,
+            marks_join_letters: false,
+        },
+    ),
+    // Qwen3.5 / 3.6 / 3.8 (the test-only `qwen3_5` fixture, tests/data/fixtures/qwen3_5): Qwen3's
+    // pattern with `\p{M}` in the letter run and out of the punctuation class; the optional lead
+    // char `[^\r\n\p{L}\p{N}]` is unchanged (a mark may lead). No `bitcannon` grammar: its Qwen
+    // grammar is Qwen3's pattern, so this one always runs as a scanner.
+    (
+        r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        Scanner::Llama3 {
+            max_digits: 1,
+            marks_join_letters: true,
+        },
     ),
     (
         r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
-        Scanner::Llama3 { max_digits: 3 },
+        Scanner::Llama3 {
+            max_digits: 3,
+            marks_join_letters: false,
+        },
     ),
     (O200K_PATTERN, Scanner::O200k),
     // DeepSeek-V3 / V3.1 (`deepseek_v3` fixture): three stages.
@@ -63,8 +82,14 @@ pub(crate) enum Scanner {
     /// [`GPT2_PATTERN`].
     Gpt2,
     /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,K}|
-    /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+` with `K = max_digits`.
-    Llama3 { max_digits: u8 },
+    /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+` with `K = max_digits`. With
+    /// `marks_join_letters` (Qwen3.5), `\p{L}` is `[\p{L}\p{M}]` in the letter run (`[\p{L}\p{M}]+`)
+    /// and in the punctuation class (`[^\s\p{L}\p{M}\p{N}]`), but not in the letter run's optional
+    /// lead char, which stays `[^\r\n\p{L}\p{N}]`.
+    Llama3 {
+        max_digits: u8,
+        marks_join_letters: bool,
+    },
     /// [`O200K_PATTERN`].
     O200k,
     /// `\p{N}{1,3}` (text between matches is a piece too).
@@ -151,8 +176,14 @@ impl Grammar {
             .collect::<Option<_>>()?;
         Some(match scanners.as_slice() {
             [Gpt2] => Grammar::Gpt2,
-            [Llama3 { max_digits: 3 }] => Grammar::Cl100k,
-            [Llama3 { max_digits: 1 }] => Grammar::Qwen,
+            [Llama3 {
+                max_digits: 3,
+                marks_join_letters: false,
+            }] => Grammar::Cl100k,
+            [Llama3 {
+                max_digits: 1,
+                marks_join_letters: false,
+            }] => Grammar::Qwen,
             [O200k] => Grammar::O200k,
             [Digits3, DeepSeekCjk, DeepSeekText] => Grammar::DeepSeek,
             _ => return None,
@@ -480,15 +511,16 @@ impl Scan<'_> {
     }
 
     /// ` ?[^\s\p{L}\p{N}]+` at `i` (char `c` of class `class`) followed by any run of the
-    /// `trailing` bytes: its end, if it matches.
-    fn other_run(&self, i: usize, c: char, class: u8, trailing: &[u8]) -> Option<usize> {
-        let other = |class: u8| class & (WS | L | N) == 0;
+    /// `trailing` bytes: its end, if it matches. `not`: the classes the run excludes, `WS | L | N`
+    /// (`WS | L | M | N` for `[^\s\p{L}\p{M}\p{N}]`).
+    fn other_run(&self, i: usize, c: char, class: u8, not: u8, trailing: &[u8]) -> Option<usize> {
+        let other = |class: u8| class & not == 0;
         let start = if c == ' ' {
             self.at(i + 1).filter(|x| other(x.2)).map(|_| i + 1)
         } else {
             other(class).then_some(i)
         }?;
-        let mut e = self.run(start, WS | L | N, false);
+        let mut e = self.run(start, not, false);
         let b = self.s.as_bytes();
         while b.get(e).is_some_and(|x| trailing.contains(x)) {
             e += 1;
@@ -637,20 +669,26 @@ impl Scan<'_> {
                 }
                 self.whitespace(i, true)
             }
-            Scanner::Llama3 { max_digits } => {
+            Scanner::Llama3 {
+                max_digits,
+                marks_join_letters,
+            } => {
                 if c == '\'' {
                     if let Some(e) = self.contraction(i, true) {
                         return Some(e);
                     }
                 }
-                // [^\r\n\p{L}\p{N}]?\p{L}+
-                if class & L != 0 {
-                    return Some(self.run(i + l, L, true));
+                // The letter run's class: `\p{L}`, or `[\p{L}\p{M}]` (a mask, no branch later).
+                let letters = if marks_join_letters { L | M } else { L };
+                // [^\r\n\p{L}\p{N}]?\p{L}+ (or `[\p{L}\p{M}]+`: then a mark as the optional char
+                // ends where the run from it would)
+                if class & letters != 0 {
+                    return Some(self.run(i + l, letters, true));
                 }
                 if class & (L | N) == 0 && c != '\r' && c != '\n' {
                     if let Some((_, l2, c2)) = self.at(i + l) {
-                        if c2 & L != 0 {
-                            return Some(self.run(i + l + l2, L, true));
+                        if c2 & letters != 0 {
+                            return Some(self.run(i + l + l2, letters, true));
                         }
                     }
                 }
@@ -658,8 +696,8 @@ impl Scan<'_> {
                 if class & N != 0 {
                     return Some(self.digits(i + l, max_digits));
                 }
-                // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
-                if let Some(e) = self.other_run(i, c, class, b"\r\n") {
+                // ` ?[^\s\p{L}\p{N}]+[\r\n]*` (or `[^\s\p{L}\p{M}\p{N}]`)
+                if let Some(e) = self.other_run(i, c, class, WS | letters | N, b"\r\n") {
                     return Some(e);
                 }
                 self.whitespace(i, true)
@@ -675,7 +713,7 @@ impl Scan<'_> {
                     return Some(self.digits(i + l, 3));
                 }
                 // ` ?[^\s\p{L}\p{N}]+[\r\n/]*`
-                if let Some(e) = self.other_run(i, c, class, b"\r\n/") {
+                if let Some(e) = self.other_run(i, c, class, WS | L | N, b"\r\n/") {
                     return Some(e);
                 }
                 self.whitespace(i, true)
@@ -907,11 +945,240 @@ mod tests {
         }
     }
 
+    /// The Qwen3.5 scanner ([`QWEN3_5`]).
+    const QWEN3_5_SCANNER: Scanner = Scanner::Llama3 {
+        max_digits: 1,
+        marks_join_letters: true,
+    };
+
+    /// Qwen3.5's `Split` pattern, as in the `qwen3_5` fixture.
+    const QWEN3_5: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    /// A one-stage scanner splitter and the `fancy-regex` one for the same pattern.
+    struct Both {
+        scan: Splitter,
+        regex: Splitter,
+    }
+
+    impl Both {
+        fn new(pattern: &str, scanner: Scanner, classes: &Arc<CharClasses>) -> Both {
+            Both {
+                scan: Splitter::new(vec![Stage::Scan(scanner)], classes.clone()).scanners_only(),
+                regex: Splitter::new(
+                    vec![Stage::Regex(Regex::new(pattern).unwrap())],
+                    classes.clone(),
+                ),
+            }
+        }
+
+        /// `text`'s pieces: the scanner's and the regex engine's.
+        fn split(&self, text: &str) -> (Vec<String>, Vec<String>) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            self.scan
+                .split(text, &mut |p: &str| a.push(p.to_owned()))
+                .unwrap();
+            self.regex
+                .split(text, &mut |p: &str| b.push(p.to_owned()))
+                .unwrap();
+            (a, b)
+        }
+    }
+
+    /// The Qwen3.5 fixture's pattern is the table's, takes the Qwen3.5 scanner, and has no
+    /// `bitcannon` grammar (that grammar is Qwen3's pattern, which splits marks otherwise).
+    #[test]
+    fn qwen3_5_fixture_pattern_takes_its_scanner_and_no_grammar() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/fixtures/qwen3_5/tokenizer.json.zst");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&crate::testing::read_zst(&path)).expect("JSON");
+        let pre = &doc["pre_tokenizer"];
+        assert_eq!(pre["type"], "Sequence");
+        let split = &pre["pretokenizers"][0];
+        assert_eq!(split["type"], "Split");
+        assert_eq!(split["behavior"], "Isolated");
+        assert_eq!(split["invert"], false);
+        let pattern = split["pattern"]["Regex"].as_str().expect("a regex");
+        assert_eq!(pattern, QWEN3_5);
+        let stage = Stage::new(pattern).unwrap();
+        assert!(matches!(stage, Stage::Scan(s) if s == QWEN3_5_SCANNER));
+        assert_eq!(Grammar::of(std::slice::from_ref(&stage)), None);
+        let splitter = Splitter::new(vec![stage], Arc::new(CharClasses::new()));
+        assert!(splitter.all_scanned());
+        assert!(!splitter.has_grammar());
+        // Qwen3's pattern keeps its grammar where the CPU has one.
+        let qwen3 = SCANNERS
+            .iter()
+            .find(|(_, s)| {
+                *s == Scanner::Llama3 {
+                    max_digits: 1,
+                    marks_join_letters: false,
+                }
+            })
+            .map(|(p, _)| Stage::new(p).unwrap())
+            .unwrap();
+        assert_eq!(
+            Grammar::of(std::slice::from_ref(&qwen3)),
+            Some(Grammar::Qwen)
+        );
+    }
+
+    /// Combining marks under Qwen3.5's pattern, each split checked by hand and against
+    /// `fancy-regex` (and every other scanner against its own pattern on the same texts).
+    #[test]
+    fn qwen3_5_splits_marks_as_the_regex_engine() {
+        let cases: &[(&str, &[&str])] = &[
+            // After letters: part of the word (Qwen3 splits the mark off).
+            ("e\u{301}", &["e\u{301}"]),
+            ("cafe\u{301} ole\u{301}", &["cafe\u{301}", " ole\u{301}"]),
+            ("x\u{300}\u{301}y", &["x\u{300}\u{301}y"]),
+            // At the start of text, alone, and before letters.
+            ("\u{301}", &["\u{301}"]),
+            ("\u{301}\u{302}\u{303}", &["\u{301}\u{302}\u{303}"]),
+            ("\u{301}abc", &["\u{301}abc"]),
+            ("\u{301}\u{302}ab 1", &["\u{301}\u{302}ab", " ", "1"]),
+            // After a space, tab, punctuation: the lead char of the letter run.
+            (" \u{301}", &[" \u{301}"]),
+            (" \u{301}ab", &[" \u{301}ab"]),
+            ("\t\u{301}", &["\t\u{301}"]),
+            ("  \u{301}x", &[" ", " \u{301}x"]),
+            ("!\u{301}", &["!\u{301}"]),
+            ("!!\u{301}", &["!!", "\u{301}"]),
+            ("a.\u{301}b", &["a", ".\u{301}b"]),
+            ("...\u{301}", &["...", "\u{301}"]),
+            (" !\u{301}", &[" !", "\u{301}"]),
+            // After a digit or a newline: not a lead char.
+            ("1\u{301}", &["1", "\u{301}"]),
+            ("12\u{301}a", &["1", "2", "\u{301}a"]),
+            ("\n\u{301}", &["\n", "\u{301}"]),
+            ("\r\n\u{301}x", &["\r\n", "\u{301}x"]),
+            ("a\n\n\u{301}", &["a", "\n\n", "\u{301}"]),
+            // Contractions: taken first, the mark after them starts a piece.
+            ("it's\u{301}", &["it", "'s", "\u{301}"]),
+            ("IT'S\u{301}x", &["IT", "'S", "\u{301}x"]),
+            ("'\u{301}", &["'\u{301}"]),
+            ("'\u{301}s", &["'\u{301}s"]),
+            ("e\u{301}'ll", &["e\u{301}", "'ll"]),
+            // Scripts with marks.
+            ("नमस्ते दुनिया", &["नमस्ते", " दुनिया"]),
+            ("ภาษาไทยที่นี่", &["ภาษาไทยที่นี่"]),
+            ("مَرْحَبًا بِكُمْ", &["مَرْحَبًا", " بِكُمْ"]),
+            ("中文\u{301}日本語", &["中文\u{301}日本語"]),
+            ("한국어\u{302}!", &["한국어\u{302}", "!"]),
+            // Emoji: U+FE0F is a mark (`Mn`), U+200D (ZWJ) and the skin tones are not.
+            ("\u{2764}\u{fe0f}", &["\u{2764}\u{fe0f}"]),
+            (
+                "\u{2764}\u{fe0f}\u{2764}\u{fe0f}",
+                &["\u{2764}\u{fe0f}", "\u{2764}\u{fe0f}"],
+            ),
+            ("a\u{fe0f}", &["a\u{fe0f}"]),
+            (" \u{fe0f}", &[" \u{fe0f}"]),
+            (
+                "\u{1f468}\u{200d}\u{1f469}",
+                &["\u{1f468}\u{200d}\u{1f469}"],
+            ),
+            (
+                "\u{1f3f3}\u{fe0f}\u{200d}\u{1f308}",
+                &["\u{1f3f3}\u{fe0f}", "\u{200d}\u{1f308}"],
+            ),
+            ("\u{1f44d}\u{1f3fd} ok", &["\u{1f44d}\u{1f3fd}", " ok"]),
+            // An enclosing mark (`Me`) and a spacing one (`Mc`).
+            ("1\u{20e3}", &["1", "\u{20e3}"]),
+            ("#\u{fe0f}\u{20e3}", &["#\u{fe0f}\u{20e3}"]),
+            ("\u{915}\u{93e}", &["\u{915}\u{93e}"]),
+        ];
+        let classes = Arc::new(CharClasses::new());
+        let qwen3_5 = Both::new(QWEN3_5, QWEN3_5_SCANNER, &classes);
+        let all: Vec<(Scanner, Both)> = SCANNERS
+            .iter()
+            .map(|(p, s)| (*s, Both::new(p, *s, &classes)))
+            .collect();
+        for &(text, want) in cases {
+            let (got, regex) = qwen3_5.split(text);
+            assert_eq!(regex, want, "regex on {text:?}");
+            assert_eq!(got, want, "scanner on {text:?}");
+            for (scanner, both) in &all {
+                let (a, b) = both.split(text);
+                assert_eq!(a, b, "{scanner:?} on {text:?}");
+            }
+        }
+    }
+
+    /// Every scanner against the regex engine on random text dense in marks (`Mn`, `Mc`, `Me`,
+    /// variation selectors) next to letters, digits, spaces, newlines, punctuation, apostrophes
+    /// and emoji: where Qwen3.5's pattern differs from Qwen3's.
+    #[test]
+    fn scanners_equal_the_regex_engine_on_marks() {
+        const PIECES: &[&str] = &[
+            "\u{301}",
+            "\u{300}",
+            "\u{93e}",
+            "\u{94d}",
+            "\u{20dd}",
+            "\u{20e3}",
+            "\u{fe0f}",
+            "\u{fe0e}",
+            "\u{e0100}",
+            "\u{200d}",
+            "\u{200c}",
+            "\u{1f3fd}",
+            "a",
+            "e",
+            "S",
+            "L",
+            "ſ",
+            "\u{915}",
+            "\u{e17}",
+            "\u{645}",
+            "中",
+            "1",
+            "\u{663}",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r",
+            "\u{a0}",
+            "'",
+            "'s",
+            "'ll",
+            "!",
+            ".",
+            "#",
+            "\u{2764}",
+            "\u{1f468}",
+            "_",
+        ];
+        let mut next = crate::testing::xorshift(0x4D41_524B);
+        let texts: Vec<String> = (0..20_000)
+            .map(|_| {
+                let len = (next() % 12) as usize;
+                (0..len)
+                    .map(|_| PIECES[(next() / 3) as usize % PIECES.len()])
+                    .collect()
+            })
+            .collect();
+        let classes = Arc::new(CharClasses::new());
+        for (pattern, scanner) in SCANNERS {
+            let both = Both::new(pattern, *scanner, &classes);
+            for t in &texts {
+                let (a, b) = both.split(t);
+                assert_eq!(a, b, "{scanner:?} on {t:?}");
+            }
+        }
+    }
+
     /// The stage lists that have a `bitcannon` grammar ([`Grammar::of`]).
     const GRAMMAR_STAGES: [&[Scanner]; 5] = [
         &[Scanner::Gpt2],
-        &[Scanner::Llama3 { max_digits: 1 }],
-        &[Scanner::Llama3 { max_digits: 3 }],
+        &[Scanner::Llama3 {
+            max_digits: 1,
+            marks_join_letters: false,
+        }],
+        &[Scanner::Llama3 {
+            max_digits: 3,
+            marks_join_letters: false,
+        }],
         &[Scanner::O200k],
         &[
             Scanner::Digits3,
