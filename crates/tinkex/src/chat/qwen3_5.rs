@@ -40,8 +40,8 @@ use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
     TrainOnWhat, UnparsedToolCall,
 };
-use super::pyjson::{self, py_repr_float, DumpOptions, PyStr, Value};
-use super::pyrepr::type_name;
+use super::pyjson::{self, DumpOptions, PyStr, Value};
+use super::pyrepr::{py_str, type_name};
 use super::qwen3::{parse_reply, qwen_role, EMPTY_FRAME};
 use super::text::{py_isspace, py_strip};
 use super::{template_renderer, Renderer, RendererOptions};
@@ -159,19 +159,6 @@ fn trim_content(content: &Content) -> Content {
     }
 }
 
-/// Python's `str(value)` of a JSON scalar (Qwen3.5's tool-call arguments).
-fn py_str(v: &Value) -> Option<String> {
-    Some(match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Int(i) => i.as_str().to_owned(),
-        Value::Float(f) => py_repr_float(*f),
-        Value::Str(s) => s.as_str()?.to_owned(),
-        Value::Array(_) | Value::Object(_) => return None,
-    })
-}
-
 impl Qwen3_5 {
     fn effort(&self) -> &'static str {
         match self.family {
@@ -246,7 +233,7 @@ impl Qwen3_5 {
             (Family::Qwen3_5, Value::Array(_) | Value::Object(_)) | (Family::Qwen3_8 { .. }, _) => {
                 dumps(v)
             }
-            (Family::Qwen3_5, scalar) => py_str(scalar).ok_or_else(lone_surrogate),
+            (Family::Qwen3_5, scalar) => Ok(py_str(scalar)),
         }
     }
 
@@ -879,10 +866,9 @@ mod tests {
     #[test]
     fn scalar_arguments_print_as_python_str() {
         let v = |s: &str| pyjson::loads(s).unwrap();
-        assert_eq!(py_str(&v("true")).as_deref(), Some("True"));
-        assert_eq!(py_str(&v("null")).as_deref(), Some("None"));
-        assert_eq!(py_str(&v("1e16")).as_deref(), Some("1e+16"));
-        assert_eq!(py_str(&v("0.5")).as_deref(), Some("0.5"));
-        assert_eq!(py_str(&v("[1]")), None);
+        assert_eq!(py_str(&v("true")), "True");
+        assert_eq!(py_str(&v("null")), "None");
+        assert_eq!(py_str(&v("1e16")), "1e+16");
+        assert_eq!(py_str(&v("0.5")), "0.5");
     }
 }
