@@ -530,6 +530,21 @@ pub(crate) fn detect_unterminated_tool_block(
     })
 }
 
+/// `_normalize_response_tokens` of the formats whose generation prompt opens a think block: a
+/// reply that closes a block (`close`) without starting with the opening (`open`, the prompt's
+/// prefill) gets the opening put back before it is parsed.
+pub(crate) fn restore_think_prefill<'a>(
+    response: &'a [u32],
+    open: &[u32],
+    close: u32,
+) -> std::borrow::Cow<'a, [u32]> {
+    if !response.starts_with(open) && response.contains(&close) {
+        std::borrow::Cow::Owned([open, response].concat())
+    } else {
+        std::borrow::Cow::Borrowed(response)
+    }
+}
+
 /// The id of a text that must encode to exactly one token (a format's special token).
 pub(crate) fn single_token(renderer: &str, tok: &Tokenizer, text: &str) -> Result<u32> {
     match tok.encode(text, false)?.as_slice() {

@@ -20,8 +20,8 @@ use crate::types::ModelInput;
 
 use super::base::{
     self, detect_unterminated_tool_block, ensure_text, parse_response_for_stop_token,
-    parse_think_blocks, refuse, refuse_images, single_token, RenderContext, RenderedMessage,
-    Template,
+    parse_think_blocks, refuse, refuse_images, restore_think_prefill, single_token, RenderContext,
+    RenderedMessage, Template,
 };
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
@@ -360,18 +360,13 @@ impl Template for DeepSeekV3 {
     fn parse_response(&self, response: &[u32]) -> Result<(Message, ParseTermination)> {
         // `_normalize_response_tokens` (thinking mode): the prefilled `<think>` is put back when
         // the reply closes a think block it did not open.
-        let restored;
-        let response = if self.thinking
-            && response.first() != Some(&self.think_open)
-            && response.contains(&self.think_close)
-        {
-            restored = [&[self.think_open], response].concat();
-            &restored[..]
+        let response = if self.thinking {
+            restore_think_prefill(response, &[self.think_open], self.think_close)
         } else {
-            response
+            response.into()
         };
         let (content, termination) =
-            parse_response_for_stop_token(self.name, &self.tok, response, self.end_of_sentence)?;
+            parse_response_for_stop_token(self.name, &self.tok, &response, self.end_of_sentence)?;
         if !termination.is_clean() {
             return Ok((Message::new(Role::Assistant, content), termination));
         }

@@ -45,8 +45,8 @@ use crate::types::ModelInput;
 
 use super::base::{
     self, detect_unterminated_tool_block, ensure_text, parse_response_for_stop_token,
-    parse_think_blocks, refuse, refuse_images, single_token, RenderContext, RenderedMessage,
-    Template,
+    parse_think_blocks, refuse, refuse_images, restore_think_prefill, single_token, RenderContext,
+    RenderedMessage, Template,
 };
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
@@ -978,16 +978,12 @@ impl Template for DeepSeekV41 {
 
     fn parse_response(&self, response: &[u32]) -> Result<(Message, ParseTermination)> {
         // `_normalize_response_tokens`: the reply closes a think block the prompt opened.
-        let restored;
         let response = match self.think {
-            Some((open, close)) if response.contains(&close) && response.first() != Some(&open) => {
-                restored = [&[open], response].concat();
-                &restored[..]
-            }
-            _ => response,
+            Some((open, close)) => restore_think_prefill(response, &[open], close),
+            None => response.into(),
         };
         let (content, termination) =
-            parse_response_for_stop_token(self.name, &self.tok, response, self.end_of_sentence)?;
+            parse_response_for_stop_token(self.name, &self.tok, &response, self.end_of_sentence)?;
         if !termination.is_clean() {
             return Ok((Message::new(Role::Assistant, content), termination));
         }

@@ -28,13 +28,15 @@
 //! `\n\n` is one token), so [`super::Renderer::supervised_examples`] gives one example per
 //! trained turn.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::Result;
 use crate::tokenizer::Tokenizer;
 
 use super::base::{
-    self, refuse, refuse_images, single_token, RenderContext, RenderedMessage, Template,
+    self, refuse, refuse_images, restore_think_prefill, single_token, RenderContext,
+    RenderedMessage, Template,
 };
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
@@ -126,35 +128,40 @@ fn at_or_before_last_user(ctx: &RenderContext) -> bool {
 
 /// `_trim_content`: the template's `content|trim` — a string stripped; in a list, the visible
 /// parts (all but thinking) stripped from each end up to the first text left non-empty, stopping
-/// at a part that is not text.
-fn trim_content(content: &Content) -> Content {
+/// at a part that is not text. Borrowed when a string needs no stripping (the usual case).
+fn trim_content(content: &Content) -> Cow<'_, Content> {
     match content {
-        Content::Text(s) => Content::Text(py_strip(s).to_owned()),
+        Content::Text(s) => match py_strip(s) {
+            t if t.len() == s.len() => Cow::Borrowed(content),
+            t => Cow::Owned(Content::Text(t.to_owned())),
+        },
         Content::Parts(parts) => {
             let mut parts = parts.clone();
-            let visible: Vec<usize> = parts
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| !matches!(p, ContentPart::Thinking { .. }))
-                .map(|(i, _)| i)
-                .collect();
-            let lstrip = |s: &str| s.trim_start_matches(py_isspace).to_owned();
-            let rstrip = |s: &str| s.trim_end_matches(py_isspace).to_owned();
-            for (order, strip) in [
-                (visible.clone(), &lstrip as &dyn Fn(&str) -> String),
-                (visible.into_iter().rev().collect(), &rstrip),
-            ] {
-                for i in order {
-                    let ContentPart::Text { text } = &mut parts[i] else {
-                        break;
-                    };
-                    *text = strip(text);
-                    if !text.is_empty() {
-                        break;
-                    }
+            let n = parts.len();
+            strip_edge(&mut parts, 0..n, |s| s.trim_start_matches(py_isspace));
+            strip_edge(&mut parts, (0..n).rev(), |s| s.trim_end_matches(py_isspace));
+            Cow::Owned(Content::Parts(parts))
+        }
+    }
+}
+
+/// One end of `_strip_visible_content`: `strip` applied to the text parts in `order`, skipping
+/// thinking, until a text is left non-empty or a part is not text.
+fn strip_edge(
+    parts: &mut [ContentPart],
+    order: impl Iterator<Item = usize>,
+    strip: fn(&str) -> &str,
+) {
+    for i in order {
+        match &mut parts[i] {
+            ContentPart::Thinking { .. } => {}
+            ContentPart::Text { text } => {
+                *text = strip(text).to_owned();
+                if !text.is_empty() {
+                    return;
                 }
             }
-            Content::Parts(parts)
+            _ => return,
         }
     }
 }
@@ -289,8 +296,7 @@ impl Qwen3_5 {
     /// system message (a system message of its own when there is none), an empty system message
     /// dropped. Idempotent, as it must be: the supervised example asks for the generation prompt
     /// of the normalized messages again.
-    fn normalize<'a>(&self, messages: &'a [Message]) -> std::borrow::Cow<'a, [Message]> {
-        use std::borrow::Cow;
+    fn normalize<'a>(&self, messages: &'a [Message]) -> Cow<'a, [Message]> {
         let Family::Qwen3_8 { .. } = self.family else {
             return Cow::Borrowed(messages);
         };
@@ -353,18 +359,6 @@ impl Qwen3_5 {
                 .chain(messages[1..].iter().cloned())
                 .collect(),
         )
-    }
-
-    /// `_normalize_response_tokens`: the reply continues the prompt's `<think>\n`; when it
-    /// closes a think block it did not open, the opening is put back before parsing.
-    fn restore_think_prefix<'a>(&self, response: &'a [u32]) -> std::borrow::Cow<'a, [u32]> {
-        if !response.starts_with(&self.think_prefix) && response.contains(&self.think_close) {
-            let mut with = self.think_prefix.clone();
-            with.extend_from_slice(response);
-            std::borrow::Cow::Owned(with)
-        } else {
-            std::borrow::Cow::Borrowed(response)
-        }
     }
 
     /// `_postprocess_parsed_message`: thinking trimmed, the blank line after it dropped, and
@@ -596,7 +590,7 @@ impl Template for Qwen3_5 {
             out.push_str("<tool_response>\n");
         }
         let strip = self.strips_thinking_for(m, ctx);
-        match &content {
+        match &*content {
             Content::Text(s) => out.push_str(s),
             Content::Parts(parts) => {
                 for p in parts {
@@ -669,7 +663,8 @@ impl Template for Qwen3_5 {
     }
 
     fn parse_response(&self, response: &[u32]) -> Result<(Message, ParseTermination)> {
-        let response = self.restore_think_prefix(response);
+        // The reply continues the prompt's `<think>\n` (`_normalize_response_tokens`).
+        let response = restore_think_prefill(response, &self.think_prefix, self.think_close);
         let (mut m, termination) = parse_reply(self.name, &self.tok, self.im_end, &response, true)?;
         if termination.is_clean() {
             self.postprocess(&mut m)?;
@@ -788,7 +783,7 @@ mod tests {
     #[test]
     fn content_is_trimmed_like_the_template_trims_it() {
         assert_eq!(
-            trim_content(&Content::Text("\u{3000} x \n".into())),
+            *trim_content(&Content::Text("\u{3000} x \n".into())),
             Content::Text("x".into())
         );
         let parts = Content::Parts(vec![
@@ -799,7 +794,7 @@ mod tests {
             ContentPart::text("\n"),
         ]);
         assert_eq!(
-            trim_content(&parts),
+            *trim_content(&parts),
             Content::Parts(vec![
                 ContentPart::thinking("  kept  "),
                 ContentPart::text(""),
