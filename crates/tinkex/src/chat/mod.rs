@@ -43,6 +43,7 @@ mod text;
 mod deepseek_v3;
 mod deepseek_v4_1;
 mod gpt_oss;
+mod kimi_ts;
 mod llama3;
 mod qwen3;
 mod qwen3_5;
