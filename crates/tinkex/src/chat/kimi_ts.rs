@@ -1219,4 +1219,70 @@ mod tests {
         assert!(one(&deep_default(734)).is_ok());
         assert_eq!(one(&deep_default(735)), recursion);
     }
+
+    /// Each line of `cases`: `{"tools": [...], "ts": TEXT}` or `{"tools": [...], "error":
+    /// "ExcClass: message"}` from `scripts/kimi_ts_oracle.py`. Read with [`loads`], so big ints,
+    /// floats and lone surrogates arrive as Python had them. Returns (cases, mismatches).
+    fn check_cases(cases: &str) -> (usize, Vec<String>) {
+        let mut failures = Vec::new();
+        let mut n = 0;
+        for (i, line) in cases.lines().enumerate() {
+            let row = loads(line).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+            let Some(Value::Array(tools)) = row.get("tools") else {
+                panic!("line {}: no tools", i + 1)
+            };
+            n += 1;
+            let got = encode(tools).map_err(|e| (e.kind, e.message));
+            let ok = match (row.get("ts"), row.get("error"), &got) {
+                (Some(Value::Str(want)), _, Ok(text)) => *want == **text,
+                // Python's text holds a lone surrogate: an error here (module doc).
+                (Some(Value::Str(want)), _, Err((kind, _))) => {
+                    want.as_str().is_none() && *kind == "UnicodeEncodeError"
+                }
+                (_, Some(Value::Str(want)), Err((kind, message))) => {
+                    want.to_string_lossy() == format!("{kind}: {message}")
+                }
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("line {}: {line}\n  got {got:?}", i + 1));
+            }
+        }
+        (n, failures)
+    }
+
+    fn assert_cases(cases: &str) {
+        let (n, failures) = check_cases(cases);
+        let shown: Vec<&String> = failures.iter().take(10).collect();
+        assert!(
+            failures.is_empty(),
+            "{} of {n} differ from the cookbook, first ones:\n{shown:#?}",
+            failures.len()
+        );
+        eprintln!("{n} cases match the cookbook");
+    }
+
+    #[test]
+    fn matches_the_cookbook_on_random_and_edge_tools() {
+        // tests/data/chat/PROVENANCE.md: scripts/kimi_ts_oracle.py 1 3000, and its
+        // hand-written cases (--edge).
+        for name in ["kimi_ts.jsonl.zst", "kimi_ts_edge.jsonl.zst"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/chat")
+                .join(name);
+            let cases = String::from_utf8(crate::testing::read_zst(&path)).unwrap();
+            assert_cases(&cases);
+        }
+    }
+
+    /// A held-out run: `python3 scripts/kimi_ts_oracle.py SEED N > $TMPDIR/kimi_ts_heldout.jsonl`
+    /// (`/tmp` by default), then `cargo test -p tinkex --lib kimi_ts -- --ignored`.
+    #[test]
+    #[ignore = "needs kimi_ts_heldout.jsonl in the temp directory, from scripts/kimi_ts_oracle.py"]
+    fn matches_the_cookbook_on_held_out_tools() {
+        let path = std::env::temp_dir().join("kimi_ts_heldout.jsonl");
+        let cases =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_cases(&cases);
+    }
 }
