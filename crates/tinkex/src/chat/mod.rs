@@ -43,6 +43,7 @@ mod text;
 mod deepseek_v3;
 mod deepseek_v4_1;
 mod gpt_oss;
+mod kimi;
 mod kimi_ts;
 mod llama3;
 mod qwen3;
@@ -245,6 +246,12 @@ const RENDERERS: &[(&str, Build)] = &[
     ("qwen3_8_medium_reasoning", qwen3_5::build),
     ("qwen3_8_low_reasoning", qwen3_5::build),
     ("qwen3_8_disable_thinking", qwen3_5::build),
+    ("kimi_k2", kimi::build),
+    ("kimi_k25", kimi::build),
+    ("kimi_k25_disable_thinking", kimi::build),
+    ("kimi_k26", kimi::build),
+    ("kimi_k26_disable_thinking", kimi::build),
+    ("kimi_k26_preserve_thinking", kimi::build),
 ];
 
 /// Every renderer name tinkex implements, in registry order.
