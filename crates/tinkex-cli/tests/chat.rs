@@ -151,10 +151,14 @@ impl Row {
 }
 
 fn oracle() -> Vec<Row> {
-    ["render.jsonl.zst", "render_next.jsonl.zst"]
-        .iter()
-        .flat_map(|f| oracle_file(f))
-        .collect()
+    [
+        "render.jsonl.zst",
+        "render_next.jsonl.zst",
+        "render_kimi.jsonl.zst",
+    ]
+    .iter()
+    .flat_map(|f| oracle_file(f))
+    .collect()
 }
 
 fn oracle_file(file: &str) -> Vec<Row> {
@@ -182,6 +186,10 @@ fn fixture_model(fixture: &str) -> Option<&'static str> {
         "deepseek_v3_1" => "deepseek-ai/DeepSeek-V3.1",
         "gpt_oss" => "openai/gpt-oss-20b",
         "o200k_base_chat" => "thinkingmachines/Inkling",
+        // Bundled (issue #15): `chat sft --model moonshotai/Kimi-K2.6 --offline` with an empty
+        // Hugging Face cache, as on a fresh machine.
+        "kimi_k2" => "moonshotai/Kimi-K2-Thinking",
+        "kimi_k25" => "moonshotai/Kimi-K2.6",
         _ => return None,
     })
 }

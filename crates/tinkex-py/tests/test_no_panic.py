@@ -38,6 +38,9 @@ RENDERERS = {
         n: FIXTURE_DIRS["deepseek_v4_1"]
         for n in ("deepseekv4_1", "deepseekv4_1_low_reasoning", "deepseekv4_1_max_reasoning", "deepseekv4_1_disable_thinking", "deepseekv4_1_preserve_thinking")
     },
+    "kimi_k2": "moonshotai/Kimi-K2-Thinking",
+    **{n: "moonshotai/Kimi-K2.5" for n in ("kimi_k25", "kimi_k25_disable_thinking")},
+    **{n: "moonshotai/Kimi-K2.6" for n in ("kimi_k26", "kimi_k26_disable_thinking", "kimi_k26_preserve_thinking")},
 }
 TRAIN_ON = [
     "last_assistant_message",
@@ -102,7 +105,7 @@ def renderers():
 @SETTINGS
 @given(s=text, special=st.booleans())
 def test_encode_and_decode_any_text(s, special):
-    for model in ("Qwen/Qwen3-8B", "openai/gpt-oss-20b", "thinkingmachines/Inkling"):
+    for model in ("Qwen/Qwen3-8B", "openai/gpt-oss-20b", "thinkingmachines/Inkling", "moonshotai/Kimi-K2.6"):
         tok = tinkex.get_tokenizer(model)
         ids = tok.encode(s, add_special_tokens=special)
         assert tok.count(s) == len(tok.encode(s, add_special_tokens=False))

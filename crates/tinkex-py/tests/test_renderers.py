@@ -1,5 +1,6 @@
 """Renderers through the Python package against tinker-cookbook 0.6.1's output
-(crates/tinkex/tests/data/chat/render.jsonl.zst and, for today's families, render_next.jsonl.zst;
+(crates/tinkex/tests/data/chat/render.jsonl.zst and, for today's families and Kimi, render_next.jsonl.zst
+and render_kimi.jsonl.zst;
 see its PROVENANCE.md): the same pipeline the
 Rust data-driven test runs, with the cookbook's message dicts."""
 
@@ -20,6 +21,8 @@ MODELS = {
     "deepseek_v3_1": "deepseek-ai/DeepSeek-V3.1",
     "gpt_oss": "openai/gpt-oss-20b",
     "o200k_base_chat": "thinkingmachines/Inkling",
+    "kimi_k2": "moonshotai/Kimi-K2-Thinking",
+    "kimi_k25": "moonshotai/Kimi-K2.6",
     **FIXTURE_DIRS,
 }
 
@@ -34,7 +37,7 @@ def rows(*files):
     return out
 
 
-ROWS = rows("render.jsonl.zst", "render_next.jsonl.zst")
+ROWS = rows("render.jsonl.zst", "render_next.jsonl.zst", "render_kimi.jsonl.zst")
 
 
 def pipeline(r, row):
@@ -150,7 +153,7 @@ def test_cookbook_tool_call_objects_and_train_on_what_enums_are_taken():
     assert weights == row["sft"]["all_assistant_messages"]["weights"]
 
 
-EXTRA = rows("extra.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst")
+EXTRA = rows("extra.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst", "extra_kimi.jsonl.zst", "kimi_edge.jsonl.zst")
 
 
 def cookbook_words(error):
@@ -162,7 +165,8 @@ def cookbook_words(error):
 def test_renderer_equals_the_cookbook_on_every_train_on_what(renderer):
     """extra.jsonl: 150 conversations (corpus text, multi-call turns, trainable flags, …), every
     TrainOnWhat with the cookbook's refusals, prompts with and without a prefill, parses; for
-    today's families also extra_next.jsonl and next_edge.jsonl, with build_supervised_examples."""
+    today's families and Kimi also extra_next/extra_kimi.jsonl and next_edge/kimi_edge.jsonl, with
+    build_supervised_examples."""
     bad, checked = [], 0
     for row in (x for x in EXTRA if x["renderer"] == renderer):
         r = tinkex.get_renderer(renderer, tinkex.get_tokenizer(MODELS[row["fixture"]]), current_date="2026-01-01")

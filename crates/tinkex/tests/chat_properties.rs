@@ -51,6 +51,12 @@ const RENDERERS: &[(&str, &str, bool)] = &[
     ("qwen3_8_medium_reasoning", QWEN3_8, true),
     ("qwen3_8_low_reasoning", QWEN3_8, true),
     ("qwen3_8_disable_thinking", QWEN3_8, false),
+    ("kimi_k2", "moonshotai/Kimi-K2-Thinking", true),
+    ("kimi_k25", "moonshotai/Kimi-K2.5", true),
+    ("kimi_k25_disable_thinking", "moonshotai/Kimi-K2.5", false),
+    ("kimi_k26", "moonshotai/Kimi-K2.6", true),
+    ("kimi_k26_disable_thinking", "moonshotai/Kimi-K2.6", false),
+    ("kimi_k26_preserve_thinking", "moonshotai/Kimi-K2.6", true),
 ];
 
 const DEEPSEEK_V4_1: &str = "deepseek-ai/DeepSeek-V4.1-Flash";

@@ -108,6 +108,9 @@ fn tokenizer(fixture: &str) -> Arc<tinkex::Tokenizer> {
         "deepseek_v3_1" => "deepseek-ai/DeepSeek-V3.1",
         "gpt_oss" => "openai/gpt-oss-20b",
         "o200k_base_chat" => "thinkingmachines/Inkling",
+        // The bundled Kimi tokenizers, by the models they serve (issue #15).
+        "kimi_k2" => "moonshotai/Kimi-K2-Thinking",
+        "kimi_k25" => "moonshotai/Kimi-K2.6",
         other => panic!("no tokenizer for fixture {other}"),
     };
     let cache = tinkex::cache::TokenizerCache::new(
@@ -397,6 +400,12 @@ oracle! {
     deepseekv4_1_max_reasoning: "deepseekv4_1_max_reasoning" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
     deepseekv4_1_disable_thinking: "deepseekv4_1_disable_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
     deepseekv4_1_preserve_thinking: "deepseekv4_1_preserve_thinking" => ["render_next.jsonl.zst", "extra_next.jsonl.zst", "next_edge.jsonl.zst"];
+    kimi_k2: "kimi_k2" => ["render_kimi.jsonl.zst", "extra_kimi.jsonl.zst", "kimi_edge.jsonl.zst"];
+    kimi_k25: "kimi_k25" => ["render_kimi.jsonl.zst", "extra_kimi.jsonl.zst", "kimi_edge.jsonl.zst"];
+    kimi_k25_disable_thinking: "kimi_k25_disable_thinking" => ["render_kimi.jsonl.zst", "extra_kimi.jsonl.zst", "kimi_edge.jsonl.zst"];
+    kimi_k26: "kimi_k26" => ["render_kimi.jsonl.zst", "extra_kimi.jsonl.zst", "kimi_edge.jsonl.zst"];
+    kimi_k26_disable_thinking: "kimi_k26_disable_thinking" => ["render_kimi.jsonl.zst", "extra_kimi.jsonl.zst", "kimi_edge.jsonl.zst"];
+    kimi_k26_preserve_thinking: "kimi_k26_preserve_thinking" => ["render_kimi.jsonl.zst", "extra_kimi.jsonl.zst", "kimi_edge.jsonl.zst"];
 }
 
 /// A parse oracle: random replies and the cookbook's `parse_response` of each, through
@@ -486,6 +495,31 @@ fn deepseekv4_1_disable_thinking_parse() {
         "next_parse.jsonl.zst",
         "deepseekv4_1_disable_thinking",
         "deepseek_v4_1",
+        1500,
+    );
+}
+
+/// Kimi's parser beyond the trained completions: `kimi_parse.jsonl.zst`, 1500 random replies per
+/// class (scripts/kimi_parse_oracle.py, seed 1; `kimi_k26*` build the same classes) — tool-call
+/// sections in both spellings, complete and dangling, ids with whitespace, Unicode digits or no
+/// index, JSON and non-JSON arguments, text after a section, thinking with and without the
+/// prefilled `<think>`, truncations.
+#[test]
+fn kimi_k2_parse() {
+    parse_oracle("kimi_parse.jsonl.zst", "kimi_k2", "kimi_k2", 1500);
+}
+
+#[test]
+fn kimi_k25_parse() {
+    parse_oracle("kimi_parse.jsonl.zst", "kimi_k25", "kimi_k25", 1500);
+}
+
+#[test]
+fn kimi_k25_disable_thinking_parse() {
+    parse_oracle(
+        "kimi_parse.jsonl.zst",
+        "kimi_k25_disable_thinking",
+        "kimi_k25",
         1500,
     );
 }
