@@ -33,7 +33,9 @@ llama3|meta-llama/Llama-3.1-8B-Instruct|$fixtures/llama3_1
 gpt_oss_medium_reasoning|openai/gpt-oss-20b|$fixtures/gpt_oss
 tml_v0|thinkingmachines/Inkling|thinkingmachines/Inkling
 qwen3_5|$fixtures/qwen3_5|$fixtures/qwen3_5
-deepseekv4_1|$fixtures/deepseek_v4_1|$fixtures/deepseek_v4_1"
+deepseekv4_1|$fixtures/deepseek_v4_1|$fixtures/deepseek_v4_1
+kimi_k2|moonshotai/Kimi-K2-Thinking|$fixtures/kimi_k2
+kimi_k25|moonshotai/Kimi-K2.6|$fixtures/kimi_k25"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # secs TIMES_FILE OUT_FILE CMD…: runs CMD (stdin from the caller, stdout to OUT_FILE), appends

@@ -9,10 +9,12 @@ whole process, like the CLI.
 With --filter it writes instead the input lines the renderer accepts (llama3 refuses thinking
 parts and tools, for instance), to make an input every run can render whole.
 
-TOKENIZER: a tokenizer directory (the lineup's fixtures) or `thinkingmachines/Inkling`.
+TOKENIZER: a tokenizer directory (the lineup's fixtures; a Kimi one through chat_oracle.py's
+tiktoken shim) or `thinkingmachines/Inkling`.
 """
 
 import json
+import os
 import sys
 
 
@@ -25,6 +27,13 @@ def main() -> None:
         from tinker_cookbook.tokenizer_utils import get_tokenizer
 
         tok = get_tokenizer(tok_name)
+    elif os.path.exists(os.path.join(tok_name, "tiktoken.model")):
+        # Kimi: tiktoken directly (chat_oracle.py's shim), a lower bound on the cost of the
+        # cookbook's real tokenizer (Moonshot's slow TikTokenTokenizer around the same tiktoken).
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from chat_oracle import KimiTokenizer
+
+        tok = KimiTokenizer(tok_name)
     else:
         import transformers
 

@@ -6,7 +6,9 @@ never saw) and compares with what the cookbook produced. Refusals must be refuse
 
     python3 scripts/chat_heldout.py TINKEX_BIN FIXTURES_DIR < oracle.jsonl
 
-Prints one summary line per renderer and exits 1 on any difference.
+Lines of a reply oracle (scripts/kimi_parse_oracle.py, next_parse_oracle.py: "tokens" and the
+parsed "message"/"termination" or "error") are checked through `tinkex chat parse`. Prints one
+summary line per renderer and exits 1 on any difference.
 """
 
 import collections
@@ -39,7 +41,8 @@ def run(bin_, args, lines):
         capture_output=True,
         text=True,
     )
-    return p.returncode, [json.loads(l) for l in p.stdout.splitlines()], p.stderr
+    # Only "\n" ends a line: JSON strings may hold U+2028 and friends, which splitlines() splits on.
+    return p.returncode, [json.loads(l) for l in p.stdout.split("\n") if l], p.stderr
 
 
 def refused(bin_, args, line) -> bool:
@@ -66,8 +69,9 @@ def main() -> None:
                 diffs.append(f"{what} case {case}")
 
         # stop
-        _, out, _ = run(bin_, ["stop", *base], [])
-        check("stop", out == [{"stop": rs[0]["stop"]}], "-")
+        if "stop" in rs[0]:
+            _, out, _ = run(bin_, ["stop", *base], [])
+            check("stop", out == [{"stop": rs[0]["stop"]}], "-")
         # sft, every mode: accepted lines in one batch, refused ones one by one.
         for mode in MODES:
             args = ["sft", *base, "--train-on", mode]
@@ -113,12 +117,36 @@ def main() -> None:
             diffs.append(f"prompt --prefill: exit {code}: {err.strip()[:200]}")
         for (r, _), o in zip(pre, out):
             check("prefill", o == {"tokens": r["prefill_prompt"]}, r["case"])
+        # build_supervised_examples (`sft --per-turn`), where the oracle has them.
+        for mode in ("last_assistant_turn", "all_assistant_messages"):
+            args = ["sft", *base, "--train-on", mode, "--per-turn"]
+            ok_rows = [r for r in rs if isinstance(r.get("examples", {}).get(mode), list)]
+            if ok_rows:
+                code, out, err = run(bin_, args, [r["input"] for r in ok_rows])
+                if code != 0 or len(out) != len(ok_rows):
+                    diffs.append(f"examples {mode}: exit {code}: {err.strip()[:200]}")
+                for r, o in zip(ok_rows, out):
+                    check("examples", o == {"examples": r["examples"][mode]}, r["case"])
+            for r in rs:
+                if isinstance(r.get("examples", {}).get(mode), dict):
+                    check("examples refused", refused(bin_, args, r["input"]), r["case"])
         parsed = [r for r in rs if "parsed" in r]
         code, out, err = run(bin_, ["parse", *base], [{"tokens": r["completion"]} for r in parsed])
         if code != 0:
             diffs.append(f"parse: exit {code}: {err.strip()[:200]}")
         for r, o in zip(parsed, out):
             check("parse", o == r["parsed"], r["case"])
+        replies = [r for r in rs if "input" not in r and "tokens" in r]
+        ok_rows = [r for r in replies if "error" not in r]
+        if ok_rows:
+            code, out, err = run(bin_, ["parse", *base], [{"tokens": r["tokens"]} for r in ok_rows])
+            if code != 0:
+                diffs.append(f"reply parse: exit {code}: {err.strip()[:200]}")
+            for i, (r, o) in enumerate(zip(ok_rows, out)):
+                check("reply", o == {"message": r["message"], "termination": r["termination"]}, i)
+        for i, r in enumerate(replies):
+            if "error" in r:
+                check("reply refused", refused(bin_, ["parse", *base], {"tokens": r["tokens"]}), i)
         bad += len(diffs)
         counts = " ".join(f"{k}={v}" for k, v in sorted(checked.items()))
         print(f"{renderer:28} {'OK  ' if not diffs else 'DIFF'} {counts}")

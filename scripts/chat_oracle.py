@@ -5,6 +5,7 @@ layer is compared against beyond the visible oracle (tests use the committed cop
 render.jsonl; this is for development, and needs the cookbook: see scripts/cookbook-venv.sh).
 
     python scripts/chat_oracle.py FIXTURES_DIR RENDERER[,RENDERER…] < conversations.jsonl > out.jsonl
+    python scripts/chat_oracle.py --check-kimi FIXTURES_DIR PARITY_DIR   # the Kimi shim's check
 
 With --examples, each line also has "examples": {mode: [{tokens, weights}, …] | {"error": …}}
 (build_supervised_examples for last_assistant_turn and all_assistant_messages).
@@ -56,7 +57,72 @@ FIXTURE = {
     "deepseekv4_1_max_reasoning": "deepseek_v4_1",
     "deepseekv4_1_disable_thinking": "deepseek_v4_1",
     "deepseekv4_1_preserve_thinking": "deepseek_v4_1",
+    "kimi_k2": "kimi_k2",
+    "kimi_k25": "kimi_k25",
+    "kimi_k25_disable_thinking": "kimi_k25",
+    "kimi_k26": "kimi_k25",
+    "kimi_k26_disable_thinking": "kimi_k25",
+    "kimi_k26_preserve_thinking": "kimi_k25",
 }
+
+# Kimi's split pattern (tokenization_kimi.py; shared/docs/tinker-api.md).
+KIMI_PATTERN = "|".join(
+    [
+        r"""[\p{Han}]+""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+
+
+class KimiTokenizer:
+    """What the cookbook's renderers use of Moonshot's `tokenization_kimi.TikTokenTokenizer`
+    (which the cookbook loads from the Hub, unreachable here): tiktoken over the fixture's
+    `tiktoken.model` with Kimi's pattern and its 256 special ids; `encode` allows every special
+    token and adds no BOS; `decode` is the bytes as UTF-8 with replacement. Checked against
+    shared/parity/kimi_k2.jsonl / kimi_k25.jsonl by `--check-kimi`."""
+
+    def __init__(self, directory: str):
+        import tiktoken
+        from tiktoken.load import load_tiktoken_bpe
+
+        ranks = load_tiktoken_bpe(f"{directory}/tiktoken.model")
+        with open(f"{directory}/tokenizer_config.json") as f:
+            names = {int(i): t["content"] for i, t in json.load(f)["added_tokens_decoder"].items()}
+        n = len(ranks)
+        special = {names.get(i, f"<|reserved_token_{i}|>"): i for i in range(n, n + 256)}
+        self.enc = tiktoken.Encoding("kimi", pat_str=KIMI_PATTERN, mergeable_ranks=ranks, special_tokens=special)
+        self.name_or_path = directory
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        return self.enc.encode(text, allowed_special="all")
+
+    def decode(self, ids, **_) -> str:
+        return self.enc.decode(list(ids))
+
+
+def check_kimi(fixtures: str, parity: str) -> None:
+    """The shim against the tokenizer parity oracle: every text's ids and decoded text."""
+    for name in ("kimi_k2", "kimi_k25"):
+        tok = KimiTokenizer(f"{fixtures}/{name}")
+        n = bad = 0
+        with open(f"{parity}/{name}.jsonl") as f:
+            for line in f:
+                case = json.loads(line)
+                if "text" not in case:
+                    continue
+                n += 1
+                ids = tok.encode(case["text"])
+                if ids != case["ids"] or tok.decode(ids) != case["decoded"]:
+                    bad += 1
+        print(f"{name}: {n - bad}/{n} equal", file=sys.stderr)
+        if bad:
+            sys.exit(1)
 
 
 def tokenizer_for(fixtures: str, fixture: str):
@@ -64,6 +130,8 @@ def tokenizer_for(fixtures: str, fixture: str):
         from tinker_cookbook.tokenizer_utils import get_tokenizer
 
         return get_tokenizer("thinkingmachines/Inkling")
+    if fixture.startswith("kimi_"):
+        return KimiTokenizer(f"{fixtures}/{fixture}")
     import transformers
 
     return transformers.AutoTokenizer.from_pretrained(f"{fixtures}/{fixture}")
@@ -83,6 +151,9 @@ def err(e: BaseException) -> str:
 
 
 def main() -> None:
+    if sys.argv[1] == "--check-kimi":
+        check_kimi(sys.argv[2], sys.argv[3])
+        return
     fixtures, names = sys.argv[1], sys.argv[2].split(",")
     convs = [json.loads(line) for line in sys.stdin if line.strip()]
     cache = {}
