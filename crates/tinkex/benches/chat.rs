@@ -73,6 +73,8 @@ fn main() {
         ("qwen3_5", &qwen3_5),
         ("qwen3_8_low_reasoning", &qwen3_5),
         ("deepseekv4_1", &deepseek_v4_1),
+        ("kimi_k2", "moonshotai/Kimi-K2-Thinking"),
+        ("kimi_k25", "moonshotai/Kimi-K2.6"),
     ] {
         let r: Arc<dyn chat::Renderer> = match cache
             .get_or_load(model)
