@@ -179,6 +179,18 @@ fn o200k_base_chat_handle() {
     assert_eq!(cache.stats().entries, 0);
 }
 
+// Kimi-K2-Thinking, and Kimi-K2.5 / K2.6 (one tokenizer: the same ranks, K2's config plus the
+// media tokens), from their directories.
+#[test]
+fn kimi_k2_from_dir() {
+    from_dir("kimi_k2")
+}
+
+#[test]
+fn kimi_k25_from_dir() {
+    from_dir("kimi_k25")
+}
+
 #[test]
 fn kimi_style_from_dir() {
     from_dir("kimi_style")
