@@ -201,7 +201,8 @@ source is model_name (MODEL, or a training model's model_data.model_name), serve
 model name it reported. \"renderers\" are the chat renderers recommended for the model \
 (tinker-cookbook's model_info; the first is `tinkex chat`'s default), [] when it has none. \
 \"bundled\" is true when this build of tinkex carries the tokenizer itself, so it loads with no \
-network and no cache (not with TINKEX_NO_BUNDLED=1, nor at a pinned revision).",
+network and no cache (not with TINKEX_NO_BUNDLED=1; a Kimi model's bundled copy is of the \
+revision it is pinned at).",
     after_help = "\
 Examples:
   tinkex resolve meta-llama/Llama-3.1-8B

@@ -221,8 +221,8 @@ fn resolve_reports_the_tokenizer() {
     assert_eq!(v["format"], "tiktoken");
     assert_eq!(v["rule"], "kimi");
     assert_eq!(v["model"], "moonshotai/Kimi-K2.5-Text-Only");
-    // Kimi is not bundled: it loads from the Hugging Face cache or the Hub.
-    assert_eq!(v["bundled"], false);
+    // Kimi is bundled at the revision resolution pins it at.
+    assert_eq!(v["bundled"], true);
 
     let v = resolve_json(&[QWEN, "--tokenizer-id", "Qwen/Qwen3-8B-Base:abc"]);
     assert_eq!(v["tokenizer_id"], "Qwen/Qwen3-8B-Base");
@@ -579,6 +579,38 @@ fn resolve_bundled_follows_tinkex_no_bundled() {
     let v: Value = serde_json::from_str(&ok(out)).unwrap();
     assert_eq!(v["tokenizer_id"], QWEN);
     assert_eq!(v["bundled"], false);
+}
+
+/// Kimi's tokenizers are bundled at the revisions their models are pinned at: offline with an
+/// empty cache they load (ids as the kimi_k25 oracle: "Hello " → 19180 220, `<think>` and
+/// `<|im_end|>` single special ids), and with TINKEX_NO_BUNDLED they cannot.
+#[test]
+fn kimi_loads_offline_from_the_bundle() {
+    let v = resolve_json(&["moonshotai/Kimi-K2.6"]);
+    assert_eq!(v["revision"], "b5aabbfb20227ed42becbf5541dbffd213942c58");
+    assert_eq!(v["bundled"], true);
+    let out = ok(run(
+        &[
+            "encode",
+            "--model",
+            "moonshotai/Kimi-K2.6",
+            "--offline",
+            "Hello <think>x</think><|im_end|>",
+        ],
+        b"",
+    ));
+    assert_eq!(ids(&out), [19180, 220, 163606, 87, 163607, 163586]);
+
+    let hub = tempfile::tempdir().unwrap();
+    let out = command(
+        &["encode", "-m", "moonshotai/Kimi-K2.6", "Hello"],
+        hub.path(),
+    )
+    .env("TINKEX_NO_BUNDLED", "1")
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("offline"), "{}", stderr(&out));
 }
 
 #[test]

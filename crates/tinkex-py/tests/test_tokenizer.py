@@ -22,6 +22,9 @@ LINEUP = [
     ("deepseek_v3", "deepseek-ai/DeepSeek-V3"),
     ("deepseek_v3_1", "deepseek-ai/DeepSeek-V3.1"),
     ("gpt_oss", "openai/gpt-oss-20b"),
+    # Kimi (tiktoken format), bundled at the revisions its models are pinned at.
+    ("kimi_k2", "moonshotai/Kimi-K2-Thinking"),
+    ("kimi_k25", "moonshotai/Kimi-K2.6"),
 ]
 
 

@@ -56,6 +56,22 @@ fn pass(docs: &[String], mut f: impl FnMut(&str) -> Vec<u32>) -> (Duration, usiz
 }
 
 fn child_load(engine: &str, name: &str) {
+    if engine == "tinkex-bundled" {
+        // A bundled tokenizer by model name (`name`), as a user loads it: no file is read.
+        let config = tinkex::Config::default()
+            .with_offline(true)
+            .with_hub_cache(None)
+            .with_prepared_cache(None);
+        let cache = tinkex::cache::TokenizerCache::new(config);
+        let before = rss_kb("VmRSS:");
+        let start = Instant::now();
+        let t = cache.get_or_load(name).unwrap();
+        black_box(t.vocab_size());
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        std::mem::forget(cache);
+        println!("{ms:.1} {} {}", rss_kb("VmHWM:"), rss_kb("VmHWM:") - before);
+        return;
+    }
     let dir = fixture_dir(name);
     let before = rss_kb("VmRSS:");
     let start = Instant::now();
@@ -80,6 +96,26 @@ fn child_load(engine: &str, name: &str) {
     }
     let ms = start.elapsed().as_secs_f64() * 1e3;
     println!("{ms:.1} {} {}", rss_kb("VmHWM:"), rss_kb("VmHWM:") - before);
+}
+
+/// tiktoken-rs's `CoreBPE` over a rank file (`base64 rank` a line) and a split pattern: the
+/// reference the tiktoken-format engine is measured against.
+fn core_bpe(ranks: &[u8], pattern: &str) -> tiktoken_rs::CoreBPE {
+    use base64::Engine as _;
+    let mut encoder = std::collections::HashMap::default();
+    for line in std::str::from_utf8(ranks).unwrap().lines() {
+        let mut it = line.split(' ');
+        let (Some(tok), Some(rank)) = (it.next(), it.next()) else {
+            continue;
+        };
+        encoder.insert(
+            base64::engine::general_purpose::STANDARD
+                .decode(tok)
+                .unwrap(),
+            rank.parse().unwrap(),
+        );
+    }
+    tiktoken_rs::CoreBPE::new(encoder, Default::default(), pattern).unwrap()
 }
 
 fn main() {
@@ -288,29 +324,13 @@ fn main() {
             std::fs::copy(kdata.join(f), kimi_dir.join(f)).unwrap();
         }
         let kimi = tinkex::Tokenizer::from_path(&kimi_dir).unwrap();
-        let mut encoder = std::collections::HashMap::default();
-        use base64::Engine as _;
-        for line in String::from_utf8(ranks).unwrap().lines() {
-            let mut it = line.split(' ');
-            let (Some(tok), Some(rank)) = (it.next(), it.next()) else {
-                continue;
-            };
-            encoder.insert(
-                base64::engine::general_purpose::STANDARD
-                    .decode(tok)
-                    .unwrap(),
-                rank.parse().unwrap(),
-            );
-        }
         let pat: serde_json::Value =
             serde_json::from_slice(&std::fs::read(kimi_dir.join("kimi_style.json")).unwrap())
                 .unwrap();
-        let core = tiktoken_rs::CoreBPE::new(
-            encoder,
-            Default::default(),
-            pat["pat_str"].as_str().unwrap(),
-        )
-        .unwrap();
+        // Kimi's split pattern (the test `kimi_pattern_is_the_fixture_pattern` holds the
+        // fixture's to the engine's).
+        let kimi_pattern = pat["pat_str"].as_str().unwrap().to_owned();
+        let core = core_bpe(&ranks, &kimi_pattern);
         for (corpus, ds) in &docs {
             let bytes: usize = ds.iter().map(String::len).sum();
             let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -321,6 +341,44 @@ fn main() {
             }
             let (a, b) = (median(a), median(b));
             println!("| {corpus} | {a:.1} | {b:.1} | {:.2} |", a / b);
+        }
+
+        // The real Kimi tokenizers, bundled, loaded by model name with no cache or network.
+        println!("\n## Kimi (bundled), single thread, warm MB/s\n");
+        println!("Loaded by model name, offline with no cache. K2.5 and K2.6 are one bundled tokenizer (the");
+        println!("same files); K2-Thinking has the same ranks and pattern and other special-token names.\n");
+        println!(
+            "| tokenizer | corpus | tinkex | tiktoken-rs CoreBPE, same ranks + pattern | ratio |"
+        );
+        println!("|---|---|---|---|---|");
+        let ranks = zstd::stream::decode_all(
+            std::fs::File::open(common::manifest_dir().join("bundled/kimi/tiktoken.model.zst"))
+                .unwrap(),
+        )
+        .unwrap();
+        let core = core_bpe(&ranks, &kimi_pattern);
+        let config = tinkex::Config::default()
+            .with_offline(true)
+            .with_hub_cache(None);
+        for (name, model) in [
+            ("kimi_k2", "moonshotai/Kimi-K2-Thinking"),
+            ("kimi_k25", "moonshotai/Kimi-K2.6"),
+        ] {
+            let cache = tinkex::cache::TokenizerCache::new(config.clone());
+            let kimi = cache.get_or_load(model).unwrap();
+            for (corpus, ds) in &docs {
+                let bytes: usize = ds.iter().map(String::len).sum();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                for _ in 0..rounds {
+                    let (_, n) = pass(ds, |d| kimi.encode(d, false).unwrap());
+                    a.push(mbps(bytes, pass(ds, |d| kimi.encode(d, false).unwrap()).0));
+                    let (d, m) = pass(ds, |d| core.encode_ordinary(d));
+                    assert_eq!(n, m, "{name} {corpus}: token counts differ");
+                    b.push(mbps(bytes, d));
+                }
+                let (a, b) = (median(a), median(b));
+                println!("| {name} | {corpus} | {a:.1} | {b:.1} | {:.2} |", a / b);
+            }
         }
     }
 
@@ -470,4 +528,21 @@ fn main() {
         gm(&load_ratios),
         max(&load_ratios)
     );
+
+    // Kimi has no tokenizer.json for Hugging Face's engine, nor a prepared form: its bundled
+    // copy is decompressed and its ranks parsed on every load.
+    println!(
+        "\n### Kimi (bundled, tiktoken format), first load by model name in a fresh process\n"
+    );
+    println!("| model | tinkex ms | peak RSS MiB |");
+    println!("|---|---|---|");
+    for model in ["moonshotai/Kimi-K2-Thinking", "moonshotai/Kimi-K2.6"] {
+        let (mut t, mut rss) = (vec![], vec![]);
+        for _ in 0..procs {
+            let (ms, r) = child("tinkex-bundled", model);
+            t.push(ms);
+            rss.push(r);
+        }
+        println!("| {model} | {:.0} | {:.0} |", median(t), median(rss));
+    }
 }

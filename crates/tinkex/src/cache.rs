@@ -106,7 +106,9 @@ impl ResolveContext for Ctx<'_> {
 }
 
 /// The Hub repo ids whose tokenizer this build carries (feature `bundled`), e.g.
-/// `Qwen/Qwen3-8B`: loading them reads no file when [`Config::use_bundled`] is on.
+/// `Qwen/Qwen3-8B`: loading them reads no file when [`Config::use_bundled`] is on. (Kimi's,
+/// e.g. `moonshotai/Kimi-K2.6`, are copies of the revision resolution pins them at, and serve
+/// that revision only.)
 ///
 /// ```
 /// let names: Vec<&str> = tinkex::cache::bundled_models().collect();
@@ -225,8 +227,9 @@ impl TokenizerCache {
     }
 
     /// Whether loading `resolution` through this cache reads no file: the tokenizer is a
-    /// built-in one, or the bundled copy of a Hub tokenizer at its default revision (when
-    /// [`Config::use_bundled`] is on). Other resolutions read local, cached or downloaded files.
+    /// built-in one, or a bundled copy of the Hub tokenizer at exactly the resolved revision
+    /// (the default branch, or Kimi's pinned commit), when [`Config::use_bundled`] is on. Other
+    /// resolutions read local, cached or downloaded files.
     pub fn is_bundled(&self, resolution: &Resolution) -> bool {
         match resolution {
             Resolution::Builtin { name, .. } => source::builtin(name).is_some(),
@@ -240,8 +243,9 @@ impl TokenizerCache {
         &self,
         spec: &resolve::TokenizerSpec,
     ) -> Option<&'static source::BundledTokenizer> {
-        (self.config.use_bundled && spec.revision.is_none())
-            .then(|| source::bundled(&spec.tokenizer_id))
+        self.config
+            .use_bundled
+            .then(|| source::bundled(&spec.tokenizer_id, spec.revision.as_deref()))
             .flatten()
     }
 
@@ -298,18 +302,13 @@ impl TokenizerCache {
     pub fn remove(&self, model: &str) -> bool {
         let mut removed = write(&self.registered).remove(model).is_some();
         let key = match self.resolve(model, None) {
-            Ok(Resolution::Hub { spec, .. }) => Some(
-                match (self.config.use_bundled && spec.revision.is_none())
-                    .then(|| source::bundled(&spec.tokenizer_id))
-                    .flatten()
-                {
-                    Some(b) => CacheKey::Bundled(b.name),
-                    None => CacheKey::Hub {
-                        id: spec.tokenizer_id,
-                        revision: spec.revision,
-                    },
+            Ok(Resolution::Hub { spec, .. }) => Some(match self.bundled_copy(&spec) {
+                Some(b) => CacheKey::Bundled(b.name),
+                None => CacheKey::Hub {
+                    id: spec.tokenizer_id,
+                    revision: spec.revision,
                 },
-            ),
+            }),
             Ok(Resolution::LocalPath { path }) => {
                 std::fs::canonicalize(path).ok().map(CacheKey::Local)
             }

@@ -132,8 +132,9 @@ pub struct Config {
     /// Never use the network.
     pub offline: bool,
     /// Use the copies of Hub tokenizers compiled into the library (feature `bundled`) rather
-    /// than the Hub. A built-in tokenizer with no Hub files (Inkling's `o200k_base_chat`) is
-    /// used either way.
+    /// than the Hub. A copy serves only the revision it is a copy of (the default branch, or
+    /// the commit a Kimi model is pinned at). A built-in tokenizer with no Hub files (Inkling's
+    /// `o200k_base_chat`) is used either way.
     pub use_bundled: bool,
     /// The Hugging Face hub cache directory (`models--org--name/…`), if one could be determined.
     pub hub_cache: Option<PathBuf>,

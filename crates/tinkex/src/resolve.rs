@@ -249,6 +249,13 @@ static MODEL_PREFIX_TO_TOKENIZER: &[PrefixAlias] = &[
     },
 ];
 
+/// Rule 7's pin for `moonshotai/Kimi-K2-Thinking` (also what its bundled copy is a copy of).
+pub(crate) const KIMI_K2_THINKING_REVISION: &str = "612681931a8c906ddb349f8ad0f582cb552189cd";
+/// Rule 7's pin for `moonshotai/Kimi-K2.5` (and `-Text-Only`).
+pub(crate) const KIMI_K2_5_REVISION: &str = "4d01dfe0332d63057c186e0b262165819efb6611";
+/// Rule 7's pin for `moonshotai/Kimi-K2.6`.
+pub(crate) const KIMI_K2_6_REVISION: &str = "b5aabbfb20227ed42becbf5541dbffd213942c58";
+
 /// A tokenizer id served from a pinned revision of a (possibly other) repo (rule 7).
 struct PinnedTokenizer {
     /// The exact, case-sensitive tokenizer id (after rules 3–6).
@@ -270,7 +277,7 @@ static PINNED_TOKENIZERS: &[PinnedTokenizer] = &[
     PinnedTokenizer {
         id: "moonshotai/Kimi-K2-Thinking",
         tokenizer_id: "moonshotai/Kimi-K2-Thinking",
-        revision: "612681931a8c906ddb349f8ad0f582cb552189cd",
+        revision: KIMI_K2_THINKING_REVISION,
         format: TokenizerFormat::Tiktoken,
     },
     // Python SDK sampling_client.py: `tokenizer_id in ("moonshotai/Kimi-K2.5-Text-Only",
@@ -279,14 +286,14 @@ static PINNED_TOKENIZERS: &[PinnedTokenizer] = &[
     PinnedTokenizer {
         id: "moonshotai/Kimi-K2.5",
         tokenizer_id: "moonshotai/Kimi-K2.5",
-        revision: "4d01dfe0332d63057c186e0b262165819efb6611",
+        revision: KIMI_K2_5_REVISION,
         format: TokenizerFormat::Tiktoken,
     },
     // Same SDK branch as the row above; doc rule 7.
     PinnedTokenizer {
         id: "moonshotai/Kimi-K2.5-Text-Only",
         tokenizer_id: "moonshotai/Kimi-K2.5",
-        revision: "4d01dfe0332d63057c186e0b262165819efb6611",
+        revision: KIMI_K2_5_REVISION,
         format: TokenizerFormat::Tiktoken,
     },
     // Python SDK sampling_client.py: `tokenizer_id == "moonshotai/Kimi-K2.6"` → b5aabb…;
@@ -294,7 +301,7 @@ static PINNED_TOKENIZERS: &[PinnedTokenizer] = &[
     PinnedTokenizer {
         id: "moonshotai/Kimi-K2.6",
         tokenizer_id: "moonshotai/Kimi-K2.6",
-        revision: "b5aabbfb20227ed42becbf5541dbffd213942c58",
+        revision: KIMI_K2_6_REVISION,
         format: TokenizerFormat::Tiktoken,
     },
 ];

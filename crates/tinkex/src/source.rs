@@ -29,11 +29,16 @@ pub(crate) struct TokenizerFiles {
 /// One tokenizer compiled into the library.
 #[derive(Debug)]
 pub(crate) struct BundledTokenizer {
-    /// Short name (the directory under `bundled/`).
+    /// Short name (the directory under `bundled/`, or for Kimi's data crate, which holds
+    /// several, the model's: `kimi_k2`, `kimi_k25`, `kimi_k26`).
     pub name: &'static str,
     /// Every tokenizer repo id this tokenizer serves, after resolution (none for a built-in
     /// tokenizer that has no Hugging Face repo, which resolution names directly).
     pub repo_ids: &'static [&'static str],
+    /// The revision of those repos this is a copy of: `None` for the default branch, else the
+    /// commit resolution pins them at (Kimi, rule 7). A spec asking for any other revision is
+    /// not served by this copy.
+    pub revision: Option<&'static str>,
     /// The compiled-in files.
     contents: BundledContents,
 }
@@ -46,6 +51,14 @@ pub(crate) enum BundledContents {
     TokenizerJson {
         /// zstd-compressed `tokenizer.json`.
         tokenizer_json_zst: &'static [u8],
+        /// `tokenizer_config.json`.
+        config: &'static [u8],
+    },
+    /// A copy of a tiktoken-format Hugging Face tokenizer (Kimi's), loaded like one found on
+    /// disk ([`TokenizerFormat::Tiktoken`]).
+    Tiktoken {
+        /// zstd-compressed `tiktoken.model` (`base64 rank` a line).
+        tiktoken_model_zst: &'static [u8],
         /// `tokenizer_config.json`.
         config: &'static [u8],
     },
@@ -69,6 +82,7 @@ macro_rules! bundled {
         BundledTokenizer {
             name: $name,
             repo_ids: &[$($id),+],
+            revision: None,
             contents: BundledContents::TokenizerJson {
                 tokenizer_json_zst: $data::TOKENIZER_JSON_ZST,
                 config: $data::TOKENIZER_CONFIG_JSON,
@@ -153,10 +167,41 @@ pub(crate) static BUNDLED: &[BundledTokenizer] = &[
     BundledTokenizer {
         name: O200K_BASE_CHAT,
         repo_ids: &[],
+        revision: None,
         contents: BundledContents::Encoding {
             ranks_zst: tinkex_bundled_o200k_base_chat::O200K_BASE_TIKTOKEN_ZST,
             special_tokens: tinkex_bundled_o200k_base_chat::SPECIAL_TOKENS_JSON,
             pattern: O200K_PATTERN,
+        },
+    },
+    // Kimi (tiktoken format), each at the revision resolution pins (rule 7) and only there:
+    // one rank file for the three, K2-Thinking's config, and K2.5's (with the media tokens)
+    // for K2.5 and K2.6. K2.5 and K2.6 are two entries because their pins differ.
+    BundledTokenizer {
+        name: "kimi_k2",
+        repo_ids: &["moonshotai/Kimi-K2-Thinking"],
+        revision: Some(crate::resolve::KIMI_K2_THINKING_REVISION),
+        contents: BundledContents::Tiktoken {
+            tiktoken_model_zst: tinkex_bundled_kimi::TIKTOKEN_MODEL_ZST,
+            config: tinkex_bundled_kimi::KIMI_K2_TOKENIZER_CONFIG_JSON,
+        },
+    },
+    BundledTokenizer {
+        name: "kimi_k25",
+        repo_ids: &["moonshotai/Kimi-K2.5"],
+        revision: Some(crate::resolve::KIMI_K2_5_REVISION),
+        contents: BundledContents::Tiktoken {
+            tiktoken_model_zst: tinkex_bundled_kimi::TIKTOKEN_MODEL_ZST,
+            config: tinkex_bundled_kimi::KIMI_K25_TOKENIZER_CONFIG_JSON,
+        },
+    },
+    BundledTokenizer {
+        name: "kimi_k26",
+        repo_ids: &["moonshotai/Kimi-K2.6"],
+        revision: Some(crate::resolve::KIMI_K2_6_REVISION),
+        contents: BundledContents::Tiktoken {
+            tiktoken_model_zst: tinkex_bundled_kimi::TIKTOKEN_MODEL_ZST,
+            config: tinkex_bundled_kimi::KIMI_K25_TOKENIZER_CONFIG_JSON,
         },
     },
 ];
@@ -189,9 +234,13 @@ pub(crate) const O200K_BASE_CHAT: &str = "o200k_base_chat";
 #[cfg(not(feature = "bundled"))]
 pub(crate) static BUNDLED: &[BundledTokenizer] = &[];
 
-/// The bundled copy of the Hub tokenizer `repo_id`, if any (exact match).
-pub(crate) fn bundled(repo_id: &str) -> Option<&'static BundledTokenizer> {
-    BUNDLED.iter().find(|b| b.repo_ids.contains(&repo_id))
+/// The bundled copy of the Hub tokenizer `repo_id` at `revision` (`None`: the default branch),
+/// if any: both must match exactly, so a copy of a pinned commit serves that commit only, and
+/// a copy of the default branch no pinned one.
+pub(crate) fn bundled(repo_id: &str, revision: Option<&str>) -> Option<&'static BundledTokenizer> {
+    BUNDLED
+        .iter()
+        .find(|b| b.revision == revision && b.repo_ids.contains(&repo_id))
 }
 
 /// The compiled-in tokenizer called `name` (e.g. [`O200K_BASE_CHAT`]), if this build has it
@@ -223,6 +272,10 @@ impl BundledTokenizer {
                 tokenizer_json_zst,
                 config,
             } => (tokenizer_json_zst, config),
+            BundledContents::Tiktoken {
+                tiktoken_model_zst,
+                config,
+            } => (tiktoken_model_zst, config),
             BundledContents::Encoding {
                 ranks_zst,
                 special_tokens,
@@ -231,7 +284,7 @@ impl BundledTokenizer {
         }
     }
 
-    /// Decompresses the files of a bundled Hugging Face tokenizer. A built-in encoding
+    /// Decompresses the files of a bundled Hugging Face tokenizer (either format). A built-in encoding
     /// (`o200k_base_chat`) has no such files: [`Error::Unsupported`] (load it by a model name
     /// that resolves to it).
     pub(crate) fn files(&self) -> Result<TokenizerFiles> {
@@ -246,6 +299,20 @@ impl BundledTokenizer {
                 Ok(TokenizerFiles {
                     origin,
                     format: TokenizerFormat::TokenizerJson,
+                    main: Cow::Owned(main),
+                    config: Some(Cow::Borrowed(config)),
+                    tiktoken_extra: None,
+                })
+            }
+            BundledContents::Tiktoken {
+                tiktoken_model_zst,
+                config,
+            } => {
+                let main = decompress(tiktoken_model_zst)
+                    .map_err(|e| Error::parse_source(origin.join("tiktoken.model.zst"), e))?;
+                Ok(TokenizerFiles {
+                    origin,
+                    format: TokenizerFormat::Tiktoken,
                     main: Cow::Owned(main),
                     config: Some(Cow::Borrowed(config)),
                     tiktoken_extra: None,
@@ -334,16 +401,16 @@ pub(crate) fn local(path: &Path) -> Result<TokenizerFiles> {
     })
 }
 
-/// The files for a Hub tokenizer: bundled first (the default revision only), then the Hugging
-/// Face hub cache (its blob checked against its sha256 name), then — unless offline — a
+/// The files for a Hub tokenizer: bundled first (a copy of exactly the spec's repo and
+/// revision), then the Hugging Face hub cache (its blob checked against its sha256 name), then — unless offline — a
 /// download into that cache ([`crate::hub::fetch`]), reporting progress to `observer`.
 pub(crate) fn hub_files_with(
     spec: &crate::resolve::TokenizerSpec,
     config: &crate::config::Config,
     observer: Option<&crate::hub::Observer>,
 ) -> Result<TokenizerFiles> {
-    if config.use_bundled && spec.revision.is_none() {
-        if let Some(b) = bundled(&spec.tokenizer_id) {
+    if config.use_bundled {
+        if let Some(b) = bundled(&spec.tokenizer_id, spec.revision.as_deref()) {
             return b.files();
         }
     }
@@ -388,5 +455,62 @@ pub(crate) fn decompress(zst: &[u8]) -> std::io::Result<Vec<u8>> {
     match zstd::zstd_safe::get_frame_content_size(zst) {
         Ok(Some(size)) if size <= MAX => zstd::bulk::decompress(zst, size as usize),
         _ => zstd::stream::decode_all(zst),
+    }
+}
+
+#[cfg(all(test, feature = "bundled"))]
+mod tests {
+    use super::*;
+    use crate::resolve::{resolve, NoContext, Resolution};
+
+    /// Every repo id a bundled copy serves resolves to that repo at the revision the copy is
+    /// of (so each copy is reachable, and a Kimi copy agrees with rule 7's pin), in the
+    /// copy's format.
+    #[test]
+    fn every_bundled_copy_is_what_its_repo_ids_resolve_to() {
+        for b in BUNDLED {
+            for &id in b.repo_ids {
+                let Ok(Resolution::Hub { spec, .. }) = resolve(id, None, &NoContext) else {
+                    panic!("{id} does not resolve to a Hub repo");
+                };
+                assert_eq!(spec.tokenizer_id, id);
+                assert_eq!(spec.revision.as_deref(), b.revision, "{id}");
+                let format = match b.contents() {
+                    BundledContents::TokenizerJson { .. } => TokenizerFormat::TokenizerJson,
+                    BundledContents::Tiktoken { .. } => TokenizerFormat::Tiktoken,
+                    BundledContents::Encoding { .. } => panic!("{id}: an encoding has no repo"),
+                };
+                assert_eq!(spec.format, format, "{id}");
+                assert!(std::ptr::eq(bundled(id, b.revision).expect("found"), b));
+            }
+        }
+    }
+
+    /// A copy serves exactly its (repo, revision): not another revision of a pinned repo, and
+    /// not a pinned revision of a default-branch copy.
+    #[test]
+    fn bundled_copies_match_repo_and_revision_exactly() {
+        let k26 = "b5aabbfb20227ed42becbf5541dbffd213942c58";
+        assert_eq!(
+            bundled("moonshotai/Kimi-K2.6", Some(k26)).map(|b| b.name),
+            Some("kimi_k26")
+        );
+        assert!(bundled("moonshotai/Kimi-K2.6", None).is_none());
+        assert!(bundled("moonshotai/Kimi-K2.6", Some("main")).is_none());
+        // K2.5's pin is not K2.6's, though the two share their files.
+        assert!(bundled("moonshotai/Kimi-K2.5", Some(k26)).is_none());
+        assert!(bundled("Qwen/Qwen3-8B", None).is_some());
+        assert!(bundled("Qwen/Qwen3-8B", Some(k26)).is_none());
+    }
+
+    /// K2.5 and K2.6 serve the same files; the rank file is compiled in once.
+    #[test]
+    fn kimi_copies_share_their_rank_file() {
+        let ranks = |name| builtin(name).expect(name).compressed().0.as_ptr();
+        assert_eq!(ranks("kimi_k2"), ranks("kimi_k25"));
+        assert_eq!(ranks("kimi_k25"), ranks("kimi_k26"));
+        let config = |name| builtin(name).expect(name).compressed().1.as_ptr();
+        assert_eq!(config("kimi_k25"), config("kimi_k26"));
+        assert_ne!(config("kimi_k2"), config("kimi_k25"));
     }
 }

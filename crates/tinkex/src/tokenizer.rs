@@ -294,7 +294,7 @@ impl Tokenizer {
         Ok(Tokenizer::from_engine(
             engine,
             bundled.display_name().to_owned(),
-            None,
+            bundled.revision.map(str::to_owned),
         ))
     }
 

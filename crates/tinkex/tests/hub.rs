@@ -786,3 +786,63 @@ fn a_host_that_does_not_resolve_is_not_retried() {
         ev.all()
     );
 }
+
+/// A Kimi model downloads the revision resolution pins (not `main`), even though its tokenizer
+/// is bundled: with `use_bundled` off the pin is fetched into the cache; with it on, the
+/// bundled copy of that same revision answers and the Hub is not asked.
+#[test]
+fn a_kimi_model_downloads_its_pinned_revision() {
+    const K26: &str = "b5aabbfb20227ed42becbf5541dbffd213942c58";
+    let kimi = Path::new(env!("CARGO_MANIFEST_DIR")).join("bundled/kimi");
+    let ranks =
+        zstd::stream::decode_all(&std::fs::read(kimi.join("tiktoken.model.zst")).unwrap()[..])
+            .unwrap();
+    let config_json = std::fs::read(kimi.join("kimi_k25/tokenizer_config.json")).unwrap();
+    let server = HubServer::start();
+    server.add_repo(
+        "moonshotai/Kimi-K2.6",
+        RepoSpec {
+            files: vec![
+                ("tiktoken.model".to_owned(), ranks, true),
+                ("tokenizer_config.json".to_owned(), config_json, false),
+            ],
+            commit: K26.to_owned(),
+            branches: vec!["main".to_owned()],
+            gated: None,
+        },
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    let cfg = config(&server, &cache);
+
+    let text = "Hello <think>x</think><|media_begin|>";
+    let tok = TokenizerCache::new(cfg.clone())
+        .get_or_load("moonshotai/Kimi-K2.6:peft:1")
+        .unwrap();
+    assert_eq!(tok.revision(), Some(K26));
+    let requested: Vec<String> = server
+        .log()
+        .into_iter()
+        .map(|s| s.path)
+        .filter(|p| p.contains("/resolve/"))
+        .collect();
+    let pinned = format!("/moonshotai/Kimi-K2.6/resolve/{K26}/");
+    assert!(
+        requested.len() >= 2 && requested.iter().all(|p| p.starts_with(&pinned)),
+        "{requested:?}"
+    );
+    assert!(cache
+        .join("models--moonshotai--Kimi-K2.6/snapshots")
+        .join(K26)
+        .join("tiktoken.model")
+        .exists());
+    let downloaded = tok.encode(text, false).unwrap();
+
+    server.clear_log();
+    let bundled = TokenizerCache::new(cfg.with_bundled(true).with_hub_cache(None))
+        .get_or_load("moonshotai/Kimi-K2.6")
+        .unwrap();
+    assert!(server.log().is_empty(), "{:?}", server.log());
+    assert_eq!(bundled.revision(), Some(K26));
+    assert_eq!(bundled.encode(text, false).unwrap(), downloaded);
+}

@@ -53,6 +53,10 @@ parity! {
     deepseek_v3: "deepseek_v3" => ["deepseek-ai/DeepSeek-V3"];
     deepseek_v3_1: "deepseek_v3_1" => ["deepseek-ai/DeepSeek-V3.1", "deepseek-ai/DeepSeek-V3.1-Base"];
     gpt_oss: "gpt_oss" => ["openai/gpt-oss-120b", "openai/gpt-oss-20b"];
+    // Kimi (tiktoken format), bundled at the revisions resolution pins: K2-Thinking; K2.5 and
+    // K2.6 (one tokenizer: K2's ranks and table plus the media tokens).
+    kimi_k2: "kimi_k2" => ["moonshotai/Kimi-K2-Thinking", "moonshotai/Kimi-K2-Thinking:peft:1"];
+    kimi_k25: "kimi_k25" => ["moonshotai/Kimi-K2.5", "moonshotai/Kimi-K2.5-Text-Only", "moonshotai/Kimi-K2.6", "moonshotai/Kimi-K2.6:peft:1"];
 }
 
 // Today's families (issue #14): not bundled — their models resolve to their Hub repos — so held
@@ -179,14 +183,105 @@ fn o200k_base_chat_handle() {
     assert_eq!(cache.stats().entries, 0);
 }
 
+/// The bundled Kimi copies report the revision they are copies of (rule 7's pins), serve that
+/// revision only, and are the Hub's files in every other respect: another revision, or
+/// `use_bundled` off, goes to the cache and the Hub (here: offline, no cache → `Offline`).
+#[test]
+fn kimi_bundled_at_the_pinned_revisions_only() {
+    use tinkex::resolve::{Resolution, Rule, TokenizerFormat, TokenizerSpec};
+    const K2: &str = "612681931a8c906ddb349f8ad0f582cb552189cd";
+    const K25: &str = "4d01dfe0332d63057c186e0b262165819efb6611";
+    const K26: &str = "b5aabbfb20227ed42becbf5541dbffd213942c58";
+    let config = tinkex::Config::default()
+        .with_offline(true)
+        .with_hub_cache(None);
+    let cache = tinkex::cache::TokenizerCache::new(config.clone());
+    for (model, name, revision) in [
+        (
+            "moonshotai/Kimi-K2-Thinking",
+            "moonshotai/Kimi-K2-Thinking",
+            K2,
+        ),
+        ("moonshotai/Kimi-K2.5", "moonshotai/Kimi-K2.5", K25),
+        (
+            "moonshotai/Kimi-K2.5-Text-Only",
+            "moonshotai/Kimi-K2.5",
+            K25,
+        ),
+        ("moonshotai/Kimi-K2.6:peft:1", "moonshotai/Kimi-K2.6", K26),
+    ] {
+        let resolution = cache.resolve(model, None).unwrap();
+        assert!(cache.is_bundled(&resolution), "{model}");
+        let tok = cache.get_or_load(model).unwrap();
+        assert_eq!(tok.name(), name, "{model}");
+        assert_eq!(tok.revision(), Some(revision), "{model}");
+        assert_eq!(tok.format(), TokenizerFormat::Tiktoken);
+        assert_eq!(tok.vocab_size(), 163_584 + 256);
+    }
+    // K2.5 and its Text-Only alias share one instance; K2.6, at its own pin, is another.
+    assert_eq!(cache.stats().loads, 3);
+    let k25 = cache.get_or_load("moonshotai/Kimi-K2.5").unwrap();
+    assert_eq!(k25.id_to_token(163_602).as_deref(), Some("<|media_begin|>"));
+    let k2 = cache.get_or_load("moonshotai/Kimi-K2-Thinking").unwrap();
+    assert_eq!(
+        k2.id_to_token(163_602).as_deref(),
+        Some("<|reserved_token_18|>")
+    );
+
+    // Asked for at another revision (by a caller that builds the spec itself), or not its
+    // repo's pin: not the bundled copy.
+    for (id, revision) in [
+        (
+            "moonshotai/Kimi-K2.6",
+            Some("0123456789abcdef0123456789abcdef01234567"),
+        ),
+        ("moonshotai/Kimi-K2.6", None),
+        ("moonshotai/Kimi-K2.5", Some(K26)),
+        ("moonshotai/Kimi-K2-Thinking", Some("main")),
+    ] {
+        let other = Resolution::Hub {
+            spec: TokenizerSpec {
+                tokenizer_id: id.into(),
+                revision: revision.map(str::to_owned),
+                format: TokenizerFormat::Tiktoken,
+            },
+            rule: Rule::RepoId,
+        };
+        assert!(!cache.is_bundled(&other), "{id}@{revision:?}");
+        assert!(
+            matches!(
+                cache.get_or_load_resolved(&other),
+                Err(tinkex::Error::Offline { .. })
+            ),
+            "{id}@{revision:?}"
+        );
+    }
+
+    // `use_bundled` off: the pinned revision is looked for in the (empty) cache.
+    let cache = tinkex::cache::TokenizerCache::new(config.with_bundled(false));
+    for model in [
+        "moonshotai/Kimi-K2-Thinking",
+        "moonshotai/Kimi-K2.5-Text-Only",
+        "moonshotai/Kimi-K2.6",
+    ] {
+        assert!(!cache.is_bundled(&cache.resolve(model, None).unwrap()));
+        assert!(
+            matches!(cache.get_or_load(model), Err(tinkex::Error::Offline { .. })),
+            "{model}"
+        );
+    }
+}
+
 #[test]
 fn kimi_style_from_dir() {
     from_dir("kimi_style")
 }
 
-/// Kimi's tokenizer is not bundled (its files cannot be fetched here); the synthetic Kimi-style
-/// fixture stands in for it in a Hugging Face cache at the revision resolution pins, so the model
-/// names, the pin and the tiktoken format are exercised end to end.
+/// The Hugging Face cache path for a Kimi pin, end to end (model names, the pin, the tiktoken
+/// format), with the synthetic Kimi-style fixture standing in for Kimi-K2.5 in the cache at the
+/// revision resolution pins. The bundled copies are turned off: they would answer first for the
+/// same pin, and this would test them instead of the cache. The oracle being kimi_style's
+/// proves the files came from the cache.
 #[test]
 fn kimi_style_from_model_names_via_hub_cache() {
     let (_g, fixture) = common::fixture_dir("kimi_style");
@@ -203,6 +298,7 @@ fn kimi_style_from_model_names_via_hub_cache() {
     let cache = tinkex::cache::TokenizerCache::new(
         tinkex::Config::default()
             .with_offline(true)
+            .with_bundled(false)
             .with_hub_cache(Some(hub.path().to_path_buf())),
     );
     for model in [

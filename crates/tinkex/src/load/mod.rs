@@ -232,7 +232,8 @@ fn json_engine(
 
 /// Builds the engine of a bundled tokenizer, a `tokenizer.json` one through `store`. The store
 /// knows it by its compressed bytes, so a later process decompresses nothing. (A built-in
-/// tiktoken encoding is built directly: the store holds `tokenizer.json` forms only.)
+/// tiktoken encoding and a tiktoken-format copy (Kimi) are built directly: the store holds
+/// `tokenizer.json` forms only.)
 pub fn bundled_engine(
     bundled: &'static BundledTokenizer,
     store: Option<&prepared::PreparedStore>,
@@ -250,8 +251,9 @@ pub fn bundled_engine(
         let engine = encoding_engine(&ranks, special_tokens, pattern, &origin)?;
         return Ok(Engine::Tiktoken(Box::new(engine)));
     }
-    let Some(store) = store else {
-        return engine(bundled.files()?, None, switch_after);
+    let store = match (store, bundled.contents()) {
+        (Some(store), BundledContents::TokenizerJson { .. }) => store,
+        _ => return engine(bundled.files()?, None, switch_after),
     };
     let (zst, config) = bundled.compressed();
     let origin = bundled.origin();

@@ -91,6 +91,19 @@ pub fn fixture_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
         for f in ["tokenizer_config.json", "kimi_style.json"] {
             std::fs::copy(src.join(f), dir.join(f)).unwrap();
         }
+    } else if name == "kimi_k2" || name == "kimi_k25" {
+        // Kimi's bundled data crate holds the shared rank file once and each config apart.
+        let src = manifest_dir().join("bundled/kimi");
+        std::fs::write(
+            dir.join("tiktoken.model"),
+            unzstd(&src.join("tiktoken.model.zst")),
+        )
+        .unwrap();
+        std::fs::copy(
+            src.join(name).join("tokenizer_config.json"),
+            dir.join("tokenizer_config.json"),
+        )
+        .unwrap();
     } else {
         // The lineup is bundled; the test-only tokenizers (tests/data/fixtures: never bundled,
         // see its PROVENANCE.md) have the same two files.
