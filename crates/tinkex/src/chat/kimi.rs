@@ -663,16 +663,15 @@ mod tests {
 
     #[test]
     fn a_tool_exchange_is_one_turn() {
-        let mut call = Message::new(Role::Assistant, "");
+        let mut call = Message::new(
+            Role::Assistant,
+            Content::Parts(vec![ContentPart::thinking("look")]),
+        );
         call.tool_calls = Some(vec![ToolCall::new("get", "{}", None)]);
         let mut result = Message::new(Role::Tool, "20C");
         result.tool_call_id = Some("functions.get:0".into());
         let conv = [
             Message::new(Role::User, "Weather?"),
-            Message::new(
-                Role::Assistant,
-                Content::Parts(vec![ContentPart::thinking("look"), ContentPart::text("")]),
-            ),
             call,
             result,
             Message::new(Role::Assistant, "Warm."),
@@ -688,8 +687,9 @@ mod tests {
             .filter(|(_, &w)| w > 0.0)
             .map(|(&t, _)| t)
             .collect();
-        // The reasoning of the first assistant message is kept (its turn runs to the end), the
-        // call gets an id, and the tool result is headed by it.
+        // The reasoning of the call is kept (the turn runs from the last assistant message
+        // without tool calls, so through the call and its result), the call gets an id, and the
+        // tool result is headed by it.
         let all = text(&*r, &ids);
         assert!(all.contains("<think>look</think>"), "{all}");
         assert!(all.contains(
@@ -698,7 +698,7 @@ mod tests {
         assert!(all.contains("<|im_system|>tool<|im_middle|>## Return of functions.get:0\n20C"));
         assert_eq!(
             text(&*r, &trained),
-            "<think>look</think><|im_end|><think></think><|tool_calls_section_begin|>\
+            "<think>look</think><|tool_calls_section_begin|>\
              <|tool_call_begin|>functions.get:0<|tool_call_argument_begin|>{}<|tool_call_end|>\
              <|tool_calls_section_end|><|im_end|><think></think>Warm.<|im_end|>"
         );
