@@ -545,6 +545,25 @@ pub(crate) fn restore_think_prefill<'a>(
     }
 }
 
+/// The cookbook's `json.loads(arguments)` check of a parsed tool call: `None` when the arguments
+/// are JSON; for a `JSONDecodeError`, the call kept as `raw_text` with `Invalid JSON: …`; Python's
+/// other exceptions (an int too long to convert, RecursionError) are raised, as the cookbook
+/// does not catch them.
+pub(crate) fn invalid_json_arguments(
+    renderer: &str,
+    args: &str,
+    raw_text: &str,
+) -> Result<Option<UnparsedToolCall>> {
+    match super::pyjson::loads(args) {
+        Ok(_) => Ok(None),
+        Err(e) if e.msg().is_some() => Ok(Some(UnparsedToolCall {
+            raw_text: raw_text.to_owned(),
+            error: format!("Invalid JSON: {e}"),
+        })),
+        Err(e) => Err(refuse(renderer, e.to_string())),
+    }
+}
+
 /// The id of a text that must encode to exactly one token (a format's special token).
 pub(crate) fn single_token(renderer: &str, tok: &Tokenizer, text: &str) -> Result<u32> {
     match tok.encode(text, false)?.as_slice() {

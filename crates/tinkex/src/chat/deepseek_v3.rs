@@ -19,9 +19,9 @@ use crate::tokenizer::Tokenizer;
 use crate::types::ModelInput;
 
 use super::base::{
-    self, detect_unterminated_tool_block, ensure_text, parse_response_for_stop_token,
-    parse_think_blocks, refuse, refuse_images, restore_think_prefill, single_token, RenderContext,
-    RenderedMessage, Template,
+    self, detect_unterminated_tool_block, ensure_text, invalid_json_arguments,
+    parse_response_for_stop_token, parse_think_blocks, refuse, refuse_images,
+    restore_think_prefill, single_token, RenderContext, RenderedMessage, Template,
 };
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
@@ -202,17 +202,9 @@ impl DeepSeekV3 {
             let call_end = args_end + TOOL_CALL_END.len();
             let name = &section[name_start..name_end];
             let args = py_strip(&section[args_start..args_end]);
-            match pyjson::loads(args) {
-                Ok(_) => calls.push(ToolCall::new(name, args, None)),
-                Err(e) => match e.msg() {
-                    // json.JSONDecodeError: the call is kept as unparsed text.
-                    Some(_) => unparsed.push(UnparsedToolCall {
-                        raw_text: section[start..call_end].to_owned(),
-                        error: format!("Invalid JSON: {e}"),
-                    }),
-                    // ValueError (an int too long to convert) or RecursionError: raised.
-                    None => return Err(refuse(self.name, e.to_string())),
-                },
+            match invalid_json_arguments(self.name, args, &section[start..call_end])? {
+                None => calls.push(ToolCall::new(name, args, None)),
+                Some(u) => unparsed.push(u),
             }
             pos = call_end;
         }

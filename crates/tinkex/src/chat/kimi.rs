@@ -26,9 +26,9 @@ use crate::tokenizer::Tokenizer;
 use crate::types::ModelInput;
 
 use super::base::{
-    self, detect_unterminated_tool_block, parse_response_for_stop_token, parse_think_blocks,
-    refuse, refuse_images, restore_think_prefill, single_token, RenderContext, RenderedMessage,
-    Template,
+    self, detect_unterminated_tool_block, invalid_json_arguments, parse_response_for_stop_token,
+    parse_think_blocks, refuse, refuse_images, restore_think_prefill, single_token, RenderContext,
+    RenderedMessage, Template,
 };
 use super::message::{
     Content, ContentPart, Message, ParseTermination, Role, StopSequences, ToolCall, ToolSpec,
@@ -271,17 +271,9 @@ impl Kimi {
             };
             let id = py_strip(id);
             let args = py_strip(args);
-            match pyjson::loads(args) {
-                Ok(_) => calls.push(ToolCall::new(tool_name(id), args, Some(id.to_owned()))),
-                Err(e) => match e.msg() {
-                    // json.JSONDecodeError: the call is kept as unparsed text.
-                    Some(_) => unparsed.push(UnparsedToolCall {
-                        raw_text: section[start..end].to_owned(),
-                        error: format!("Invalid JSON: {e}"),
-                    }),
-                    // ValueError (an int too long to convert) or RecursionError: raised.
-                    None => return Err(refuse(self.name, e.to_string())),
-                },
+            match invalid_json_arguments(self.name, args, &section[start..end])? {
+                None => calls.push(ToolCall::new(tool_name(id), args, Some(id.to_owned()))),
+                Some(u) => unparsed.push(u),
             }
             pos = end;
         }
