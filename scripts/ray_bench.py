@@ -12,9 +12,11 @@ same for both and not part of a pipeline's throughput).
 """
 
 import argparse
+import atexit
 import json
 import os
 import pathlib
+import shutil
 import sys
 import tempfile
 import time
@@ -91,6 +93,8 @@ def main():
     raw = zstandard.ZstdDecompressor().stream_reader(open(ROOT / "crates/tinkex/tests/data/chat/conversations.jsonl.zst", "rb")).read()
     lines = [line for line in raw.decode("utf-8").split("\n") if line.strip()]
     work = pathlib.Path(tempfile.mkdtemp(prefix="raybench-"))
+    # The input and both outputs (~135 MB) go when the benchmark ends, however it ends.
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     src = work / "in.jsonl"
     src.write_text("\n".join((lines * (args.rows // len(lines) + 1))[: args.rows]) + "\n", encoding="utf-8")
 
