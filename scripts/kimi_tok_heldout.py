@@ -20,6 +20,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from chat_oracle import KimiTokenizer  # noqa: E402
+from kimi_anchor_bench import docs  # noqa: E402
 
 MODELS = {
     "kimi_k2": ["moonshotai/Kimi-K2-Thinking"],
@@ -35,17 +36,11 @@ PIECES = [
 
 
 def corpus_texts(corpus: str) -> list:
+    """The benchmark's 4 KiB documents of each corpus, and every 7th non-blank line."""
     out = []
     for name in ("english", "multilingual", "code"):
+        out += docs(corpus, name)
         text = open(f"{corpus}/{name}.txt", encoding="utf-8").read()
-        cur = ""
-        for para in text.split("\n\n"):
-            cur += para + "\n\n"
-            if len(cur.encode()) >= 4096:
-                out.append(cur)
-                cur = ""
-        if cur:
-            out.append(cur)
         out += [line for line in text.split("\n") if line.strip()][::7]
     return out
 

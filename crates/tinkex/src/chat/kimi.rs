@@ -39,6 +39,8 @@ use super::text::{py_is_digit, py_isspace, py_strip};
 use super::{kimi_ts, template_renderer, Renderer, RendererOptions};
 
 const IM_END: &str = "<|im_end|>";
+const USER_HEADER: &str = "<|im_user|>user<|im_middle|>";
+const ASSISTANT_HEADER: &str = "<|im_assistant|>assistant<|im_middle|>";
 const THINK_OPEN: &str = "<think>";
 const THINK_CLOSE: &str = "</think>";
 const SECTION_BEGIN: &str = "<|tool_calls_section_begin|>";
@@ -71,6 +73,10 @@ pub(crate) struct Kimi {
     im_end: u32,
     think_open: u32,
     think_close: u32,
+    /// The encoded headers of user and assistant messages, the same for every message: encoded
+    /// once rather than per message.
+    user_header: Vec<u32>,
+    assistant_header: Vec<u32>,
 }
 
 /// The six Kimi registry names, as `get_renderer` builds them.
@@ -92,6 +98,8 @@ pub(crate) fn build(
         im_end: single_token(name, &tok, IM_END)?,
         think_open: single_token(name, &tok, THINK_OPEN)?,
         think_close: single_token(name, &tok, THINK_CLOSE)?,
+        user_header: tok.encode(USER_HEADER, false)?,
+        assistant_header: tok.encode(ASSISTANT_HEADER, false)?,
         tok,
     }))
 }
@@ -135,8 +143,8 @@ impl Kimi {
     /// result).
     fn header(m: &Message) -> String {
         match m.role {
-            Role::User => "<|im_user|>user<|im_middle|>".to_owned(),
-            Role::Assistant => "<|im_assistant|>assistant<|im_middle|>".to_owned(),
+            Role::User => USER_HEADER.to_owned(),
+            Role::Assistant => ASSISTANT_HEADER.to_owned(),
             Role::Tool => {
                 // The function's name when given (else `tool`), and the call it answers.
                 let name = m
@@ -340,7 +348,11 @@ impl Template for Kimi {
 
     fn render_message(&self, m: &Message, ctx: &RenderContext) -> Result<RenderedMessage> {
         refuse_images(self.name, m)?;
-        let header = self.tok.encode(&Self::header(m), false)?;
+        let header = match m.role {
+            Role::User => self.user_header.clone(),
+            Role::Assistant => self.assistant_header.clone(),
+            _ => self.tok.encode(&Self::header(m), false)?,
+        };
         if m.role != Role::Assistant {
             return Ok(RenderedMessage {
                 header: Some(header),
